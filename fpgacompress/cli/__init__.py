@@ -1,0 +1,34 @@
+"""``fpgacompress`` command line: one module per sub-command, errors as one line and exit code 2."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ..errors import FpgacompressError
+from . import train as _train  # noqa: F401  (each import registers its sub-command)
+from .app import app
+
+__all__ = ["app", "main"]
+
+USAGE_ERROR_EXIT_CODE = 2
+INTERRUPTED_EXIT_CODE = 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # silence TensorFlow's start-up chatter (CUDA probing)
+    try:
+        result = app.main(args=argv, prog_name="fpgacompress", standalone_mode=False)
+    except click.exceptions.ClickException as error:
+        error.show()
+        return USAGE_ERROR_EXIT_CODE
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        print("Interrupted: completed stages are kept.", file=sys.stderr)
+        return INTERRUPTED_EXIT_CODE
+    except FpgacompressError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return USAGE_ERROR_EXIT_CODE
+    return result if isinstance(result, int) else 0
