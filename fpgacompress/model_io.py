@@ -20,7 +20,7 @@ from .errors import ModelError
 __all__ = ["save_model", "load_model", "load_standardizer", "standardizer_path", "custom_objects"]
 
 # Modules whose import registers Keras serializables (regularizers, constraints, mask layers).
-CUSTOM_OBJECT_MODULES: tuple[str, ...] = ("fpgacompress.regularizers",)
+CUSTOM_OBJECT_MODULES: tuple[str, ...] = ("fpgacompress.regularizers", "fpgacompress.pruning.mask")
 
 
 def custom_objects() -> dict:
@@ -29,8 +29,14 @@ def custom_objects() -> dict:
         importlib.import_module(module)
     from qkeras.utils import _add_supported_quantized_objects
 
+    import tensorflow as tf
+
     objects: dict = {}
     _add_supported_quantized_objects(objects)
+    # Legacy HDF5 loading looks some objects up by bare class name, not by 'fpgacompress>Name'.
+    for key, value in tf.keras.utils.get_custom_objects().items():
+        if key.startswith("fpgacompress>"):
+            objects[key.split(">", 1)[1]] = value
     return objects
 
 
@@ -57,7 +63,7 @@ def load_model(path: str | Path):
     if not path.exists():
         raise ModelError(f"Model file not found: {path}.")
     objects = custom_objects()
-    import tensorflow as tf
+    import tensorflow as tf  # already imported by custom_objects(); named here for the call below
 
     try:
         return tf.keras.models.load_model(path, custom_objects=objects, compile=False)

@@ -1,0 +1,1 @@
+"""Pruning: masks that hold weights at exactly zero, and the methods that choose them."""
