@@ -8,6 +8,7 @@ import sys
 import click
 
 from ..errors import FpgacompressError
+from . import boards as _boards  # noqa: F401
 from . import train as _train  # noqa: F401  (each import registers its sub-command)
 from .app import app
 
