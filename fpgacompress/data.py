@@ -184,9 +184,7 @@ class Dataset:
         )
 
 
-def load_jets(
-    path: str | Path | None = None, *, validation_fraction: float = 0.1, seed: int = 0
-) -> Dataset:
+def load_jets(path: str | Path | None = None, *, validation_fraction: float = 0.1, seed: int = 0) -> Dataset:
     """Load a jet dataset by file type; ``None`` loads the sample bundled with the package.
 
     ``.npz`` files use the benchmark layout; ``.csv``, ``.arff`` and ``.parquet`` files are read
@@ -251,7 +249,9 @@ def load_openml_jets(path: str | Path, *, validation_fraction: float = 0.1, seed
     labels = np.array([_decode(label) for label in columns["class"]])
     unknown = sorted(set(labels) - set(JET_CLASSES))
     if unknown:
-        raise DataError(f"{path}: unknown class label(s) {unknown}; expected one of {', '.join(JET_CLASSES)}.")
+        raise DataError(
+            f"{path}: unknown class label(s) {unknown}; expected one of {', '.join(JET_CLASSES)}."
+        )
     y = np.array([JET_CLASSES.index(label) for label in labels], dtype=np.int64)
     _check_table(path, x, y, JET_FEATURES, JET_CLASSES)
     rng = np.random.default_rng(_TEST_SPLIT_SEED)
@@ -307,7 +307,9 @@ def _decode(label: object) -> str:
 def _existing_file(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"Dataset file not found: {path}. Give the path of a .npz, .csv, .arff or .parquet file.")
+        raise DataError(
+            f"Dataset file not found: {path}. Give the path of a .npz, .csv, .arff or .parquet file."
+        )
     return path
 
 
@@ -315,7 +317,9 @@ def _check_table(
     path: Path, x: np.ndarray, y: np.ndarray, feature_names: tuple[str, ...], class_names: tuple[str, ...]
 ) -> None:
     if x.ndim != 2 or x.shape[0] != len(y):
-        raise DataError(f"{path}: X has shape {x.shape} but y has {len(y)} rows; expected X of shape [rows, features].")
+        raise DataError(
+            f"{path}: X has shape {x.shape} but y has {len(y)} rows; expected X of shape [rows, features]."
+        )
     if x.shape[1] != len(feature_names):
         raise DataError(f"{path}: X has {x.shape[1]} columns but {len(feature_names)} feature names.")
     if len(y) == 0:

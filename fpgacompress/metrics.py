@@ -37,11 +37,17 @@ def score(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[str,
     for index, name in enumerate(class_names):
         is_class = labels == index
         # AUC is undefined when a class is absent (tiny test subsets); record NaN instead of failing.
-        auc[name] = float(roc_auc_score(is_class, probabilities[:, index])) if 0 < is_class.sum() < len(labels) else float("nan")
+        auc[name] = (
+            float(roc_auc_score(is_class, probabilities[:, index]))
+            if 0 < is_class.sum() < len(labels)
+            else float("nan")
+        )
     return Metrics(accuracy, auc)
 
 
-def evaluate(model, x: np.ndarray, y: np.ndarray, class_names: tuple[str, ...], batch_size: int = 4096) -> Metrics:
+def evaluate(
+    model, x: np.ndarray, y: np.ndarray, class_names: tuple[str, ...], batch_size: int = 4096
+) -> Metrics:
     """Metrics of a Keras model on ``(x, y)``."""
     probabilities = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
     return score(probabilities, y, class_names)

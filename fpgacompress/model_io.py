@@ -27,9 +27,8 @@ def custom_objects() -> dict:
     """Every custom object a saved fpgacompress model may contain (ours and QKeras')."""
     for module in CUSTOM_OBJECT_MODULES:
         importlib.import_module(module)
-    from qkeras.utils import _add_supported_quantized_objects
-
     import tensorflow as tf
+    from qkeras.utils import _add_supported_quantized_objects
 
     objects: dict = {}
     _add_supported_quantized_objects(objects)

@@ -42,8 +42,13 @@ def plot_weight_distribution(model, path: str | Path, title: str = "Weight distr
         values = kernel.ravel()
         nonzero = values[values != 0]
         zero_fraction = 1 - nonzero.size / max(values.size, 1)
-        axis.hist(nonzero, bins=bins, histtype="step", linewidth=1.5,
-                  label=f"{name}: {values.size} weights, {zero_fraction:.0%} zero")
+        axis.hist(
+            nonzero,
+            bins=bins,
+            histtype="step",
+            linewidth=1.5,
+            label=f"{name}: {values.size} weights, {zero_fraction:.0%} zero",
+        )
     axis.set_yscale("log")
     axis.set_xlabel("weight value")
     axis.set_ylabel("weights per bin")

@@ -9,7 +9,9 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-SHARED_DIR = Path(os.environ.get("FPGACOMPRESS_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+SHARED_DIR = Path(
+    os.environ.get("FPGACOMPRESS_SHARED", Path(__file__).resolve().parents[1].parent / "shared")
+)
 SHARED_JETS = SHARED_DIR / "data" / "jets_hlf.npz"
 SYNTH_REPORTS = SHARED_DIR / "synth_reports"
 

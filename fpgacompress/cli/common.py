@@ -12,6 +12,8 @@ def prepare_output_dir(path: Path, force: bool) -> Path:
     """Refuse to overwrite an existing directory unless ``--force`` was given."""
     if path.exists():
         if not force:
-            raise ConfigError(f"Output directory {path} already exists. Choose another --out or pass --force.")
+            raise ConfigError(
+                f"Output directory {path} already exists. Choose another --out or pass --force."
+            )
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     return path

@@ -12,7 +12,11 @@ from .common import prepare_output_dir
 
 @app.command()
 @click.argument("recipe", required=False, type=click.Path(path_type=Path))
-@click.option("--data", type=click.Path(path_type=Path), help="Dataset (.npz/.csv/.arff/.parquet); default: bundled sample.")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    help="Dataset (.npz/.csv/.arff/.parquet); default: bundled sample.",
+)
 @click.option("--topology", help="Layer widths, e.g. 16-64-32-32-5.")
 @click.option("--regularizer", type=click.Choice(["none", "l1", "lp"]), help="Kernel penalty.")
 @click.option("--strength", type=float, help="Regularization strength lambda.")
@@ -21,11 +25,30 @@ from .common import prepare_output_dir
 @click.option("--batch-size", type=int, help="Batch size.")
 @click.option("--seed", type=int, help="Random seed (weights, shuffling).")
 @click.option("--max-train", type=int, help="Use at most this many training jets.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/train"), show_default=True,
-              help="Run directory to create.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("runs/train"),
+    show_default=True,
+    help="Run directory to create.",
+)
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
-def train(recipe, data, topology, regularizer, strength, p, epochs, batch_size, seed, max_train, out, force, progress):
+def train(
+    recipe,
+    data,
+    topology,
+    regularizer,
+    strength,
+    p,
+    epochs,
+    batch_size,
+    seed,
+    max_train,
+    out,
+    force,
+    progress,
+):
     """Train a jet tagger; save model, history, metrics and weight plots in --out.
 
     Options override the matching keys of RECIPE (or of the defaults when no recipe is given).
