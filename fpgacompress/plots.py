@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["kernel_weights", "plot_weight_distribution", "plot_history"]
+__all__ = ["kernel_weights", "plot_weight_distribution", "plot_history", "plot_roc_curves"]
 
 
 def kernel_weights(model) -> dict[str, np.ndarray]:
@@ -73,6 +73,44 @@ def plot_history(history: dict[str, list[float]], path: str | Path) -> Path:
         axis.set_xlabel("epoch")
         axis.set_ylabel(label)
         axis.legend(fontsize=8)
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def plot_roc_curves(
+    curves: dict[str, tuple[np.ndarray, np.ndarray]], class_names: tuple[str, ...], path: str | Path
+) -> Path:
+    """One-vs-rest ROC curves per class, one line style per model (``curves``: label -> (probs, labels)).
+
+    Drawn as the trigger community does: signal efficiency on x, background mistag rate on a log y axis.
+    """
+    from sklearn.metrics import roc_curve
+
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6.5, 5))
+    styles = ["-", "--", ":", "-."]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for model_index, (label, (probabilities, labels)) in enumerate(curves.items()):
+        for class_index, name in enumerate(class_names):
+            is_class = labels == class_index
+            if not 0 < is_class.sum() < len(labels):
+                continue
+            false_positive, true_positive, _ = roc_curve(is_class, probabilities[:, class_index])
+            axis.plot(
+                true_positive,
+                np.clip(false_positive, 1e-4, 1),
+                linestyle=styles[model_index % len(styles)],
+                color=colors[class_index % len(colors)],
+                label=f"{name} ({label})" if model_index == 0 or len(curves) > 1 else None,
+            )
+    axis.set_yscale("log")
+    axis.set_xlabel("signal efficiency")
+    axis.set_ylabel("background efficiency")
+    axis.set_title("One-vs-rest ROC curves")
+    axis.legend(fontsize=7, ncol=2)
     figure.tight_layout()
     path = Path(path)
     figure.savefig(path, dpi=110)
