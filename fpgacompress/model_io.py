@@ -20,7 +20,7 @@ from .errors import ModelError
 __all__ = ["save_model", "load_model", "load_standardizer", "standardizer_path", "custom_objects"]
 
 # Modules whose import registers Keras serializables (regularizers, constraints, mask layers).
-CUSTOM_OBJECT_MODULES: tuple[str, ...] = ("fpgacompress.regularizers", "fpgacompress.pruning.mask")
+CUSTOM_OBJECT_MODULES: tuple[str, ...] = ("fpgacompress.regularizers", "fpgacompress.pruning.mask", "fpgacompress.autoprune.layer")
 
 
 def custom_objects() -> dict:

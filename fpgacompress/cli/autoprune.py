@@ -1,0 +1,143 @@
+"""``fpgacompress autoprune``: node-prune a trained MLP and export the smaller network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError
+from .app import app
+from .common import prepare_output_dir
+
+
+def parse_keep(text: str, option: str):
+    """``"0.5"`` -> 0.5 (fraction), ``"32"`` -> 32 (count), ``"fc1=32,fc2=0.5"`` -> per-layer mapping."""
+    if "=" not in text:
+        return _parse_keep_value(text, option)
+    keep = {}
+    for item in text.split(","):
+        name, separator, value = item.partition("=")
+        if not separator or not name.strip():
+            raise ConfigError(
+                f"{option} expects NAME=VALUE pairs joined by ',', like fc1=32,fc2=0.5. Received: {text!r}."
+            )
+        keep[name.strip()] = _parse_keep_value(value, option)
+    return keep
+
+
+def _parse_keep_value(text: str, option: str):
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(
+            f"{option} expects a node count (32), a fraction (0.5) or NAME=VALUE pairs. Received: {text!r}."
+        ) from None
+
+
+@app.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    help="Dataset (.npz/.csv/.arff/.parquet); default: bundled sample.",
+)
+@click.option(
+    "--keep",
+    default="0.5",
+    show_default=True,
+    help="Hidden nodes to keep: a fraction (0.5), a count (16), or per layer (fc1=32,fc2=0.5).",
+)
+@click.option(
+    "--keep-features", help="Input features to keep: a count (8) or a fraction (0.5); default: all."
+)
+@click.option(
+    "--soft-epochs", type=int, default=20, show_default=True, help="Epochs of soft-to-hard annealing."
+)
+@click.option("--hard-epochs", type=int, default=5, show_default=True, help="Epochs with the hard mask.")
+@click.option(
+    "--retrain",
+    type=click.Choice(["none", "fine_tune", "scratch"]),
+    default="fine_tune",
+    show_default=True,
+    help="Retrain the reduced model from its own weights, from scratch, or not at all.",
+)
+@click.option("--epochs", type=int, default=30, show_default=True, help="Maximum epochs of the retraining.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--max-train", type=int, help="Use at most this many training jets.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("runs/autoprune"),
+    show_default=True,
+    help="Run directory to create.",
+)
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress bars.")
+def autoprune(
+    model_path,
+    data,
+    keep,
+    keep_features,
+    soft_epochs,
+    hard_epochs,
+    retrain,
+    epochs,
+    seed,
+    max_train,
+    out,
+    force,
+    progress,
+):
+    """Prune whole nodes (and input features) of MODEL during training; export the reduced MLP.
+
+    Writes --out/model.h5 (the reduced plain Keras model, with the standardization of its kept
+    features), masked_model.h5 and autoprune.json (kept nodes, feature order, metrics).
+    """
+    from ..autoprune.spec import AutoPruneSpec
+    from ..recipe import DataConfig, TrainingConfig, parse_section
+
+    spec = AutoPruneSpec(
+        keep=parse_keep(keep, "--keep"),
+        keep_features=None if keep_features is None else parse_keep(keep_features, "--keep-features"),
+        soft_epochs=soft_epochs,
+        hard_epochs=hard_epochs,
+        retrain=retrain,
+    )
+    training = parse_section(TrainingConfig, {"epochs": epochs, "seed": seed}, "options")
+    data_config = parse_section(DataConfig, {"path": data, "max_train": max_train, "seed": seed}, "options")
+    prepare_output_dir(out, force)
+
+    from ..autoprune.pipeline import autoprune as run_autoprune
+    from ..data import load_jets
+    from ..model_io import load_model, load_standardizer
+
+    model = load_model(model_path)
+    standardizer = load_standardizer(model_path)
+    dataset = load_jets(data_config.path, validation_fraction=data_config.validation_fraction, seed=seed)
+    if max_train is not None:
+        dataset = dataset.subsample(max_train, seed=seed)
+    if standardizer is None:
+        click.echo(f"note: no standardization saved beside {model_path}; fitting one on the training split.")
+    dataset, standardizer = dataset.standardized(standardizer)
+
+    result = run_autoprune(
+        model, dataset, spec, training=training, standardizer=standardizer, run_dir=out, progress=progress
+    )
+    click.echo(f"reduced topology: {result.topology}")
+    for name, nodes in result.kept_nodes.items():
+        click.echo(f"  {name}: {len(nodes)} of {model.get_layer(name).units} nodes kept")
+    click.echo(
+        f"input features ({len(result.kept_features)}, in input order): {', '.join(result.kept_features)}"
+    )
+    click.echo(f"export max |masked - reduced| on test: {result.export_max_abs_difference:.2e}")
+    click.echo(f"test before:  {result.metrics_before}")
+    click.echo(f"test masked:  {result.metrics_masked}")
+    if result.metrics_retrained is not None:
+        click.echo(f"test retrained ({spec.retrain}): {result.metrics_retrained}")
+    click.echo(f"run directory: {result.run_dir}")
