@@ -1,0 +1,77 @@
+"""``fpgacompress report``: per-layer DSP / LUT / FF / BRAM / latency of a project or model.
+
+When the project holds a real C-synthesis report, the parsed numbers are shown with the
+estimate beside them (in brackets).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .app import app
+
+
+@app.command()
+@click.argument("project_or_model", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--board",
+    help="Board name for utilization and the fits / does-not-fit verdict (see `fpgacompress boards`).",
+)
+@click.option("--reuse-factor", type=click.IntRange(min=1), help="Override every dense layer's reuse factor.")
+@click.option(
+    "--clock-period-ns", type=float, help="Target clock period (default: the project's or board's)."
+)
+@click.option(
+    "--hls-tool", type=click.Choice(["vivado", "vitis"]), help="HLS tool to model (default: project backend)."
+)
+@click.option(
+    "--multiplier-binding",
+    type=click.Choice(["auto", "dsp", "fabric"]),
+    default="auto",
+    show_default=True,
+    help="Multiplier implementation (config_op mul -impl).",
+)
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the report as JSON.")
+@click.option("--markdown", "markdown_path", type=click.Path(path_type=Path), help="Write a Markdown table.")
+@click.option("--png", "png_path", type=click.Path(path_type=Path), help="Write a bar chart per layer.")
+def report(
+    project_or_model,
+    board,
+    reuse_factor,
+    clock_period_ns,
+    hls_tool,
+    multiplier_binding,
+    json_path,
+    markdown_path,
+    png_path,
+):
+    """Estimate (and, when synthesized, parse) the resources of PROJECT_OR_MODEL."""
+    from rich.console import Console
+
+    from ..estimate import estimate
+    from ..estimate.render import rich_table, write_json, write_markdown, write_png
+    from ..reports import find_csynth_report, read_csynth_report
+
+    estimated = estimate(
+        project_or_model,
+        board=board,
+        reuse_factor=reuse_factor,
+        clock_period_ns=clock_period_ns,
+        hls_tool=hls_tool,
+        multiplier_binding=multiplier_binding,
+    )
+    primary, comparison = estimated, None
+    if (
+        project_or_model.is_dir()
+        and find_csynth_report(project_or_model) is not None
+        and reuse_factor is None
+    ):
+        primary, comparison = read_csynth_report(project_or_model, board=board or ""), estimated
+    console = Console()
+    console.print(rich_table(primary, comparison))
+    console.print(primary.verdict)
+    for path, writer in ((json_path, write_json), (markdown_path, write_markdown), (png_path, write_png)):
+        if path is not None:
+            console.print(f"wrote {writer(primary, path, comparison)}")

@@ -1,0 +1,76 @@
+"""The few calibrated numbers that turn counted hardware into LUTs, FFs and cycles.
+
+They live in ``fpgacompress/resources/estimator_coefficients.json``, written by
+``scripts/calibrate_estimator.py`` from real C-synthesis reports. Each quantity is a small
+linear model ``sum(coefficient[feature] * feature)`` over physically meaningful features
+(adder bits, element bits, adder-tree levels per ns...), one set per HLS tool because Vivado HLS
+and Vitis HLS schedule and register differently.
+
+Example:
+    >>> coefficients = load_coefficients()
+    >>> coefficients.tools["vitis"]["dense_lut"]["accumulate_bits"] > 0
+    True
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..paths import RESOURCES_DIR
+
+__all__ = ["EstimatorCoefficients", "load_coefficients", "save_coefficients", "DEFAULT_COEFFICIENTS_PATH"]
+
+DEFAULT_COEFFICIENTS_PATH = RESOURCES_DIR / "estimator_coefficients.json"
+
+
+@dataclass(frozen=True)
+class EstimatorCoefficients:
+    """Calibrated coefficients of the estimator.
+
+    Attributes:
+        dsp_min_csd_digits: A constant with at least this many CSD digits is a DSP candidate.
+        auto_dsp_min_input_bits: With ``auto`` binding, products of narrower inputs stay in LUTs.
+        tools: ``{tool: {quantity: {feature: coefficient}}}`` for tool in ``vivado``/``vitis``.
+        calibration: Provenance and cross-validated errors of the fit (for reports, not used to predict).
+    """
+
+    dsp_min_csd_digits: int = 3
+    auto_dsp_min_input_bits: int = 10
+    tools: dict = field(default_factory=dict)
+    calibration: dict = field(default_factory=dict)
+
+    def model(self, tool: str, quantity: str) -> dict[str, float]:
+        """The linear model of ``quantity`` for ``tool`` (empty when never calibrated: predicts 0)."""
+        if tool not in self.tools:
+            raise ConfigError(
+                f"No estimator coefficients for HLS tool {tool!r}. Available: {', '.join(sorted(self.tools))}."
+            )
+        return self.tools[tool].get(quantity, {})
+
+
+def load_coefficients(path=None) -> EstimatorCoefficients:
+    """Load coefficients from ``path`` (default: the calibrated file shipped with fpgacompress)."""
+    path = Path(path) if path is not None else DEFAULT_COEFFICIENTS_PATH
+    try:
+        payload = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(
+            f"Estimator coefficients file {str(path)!r} does not exist; run scripts/calibrate_estimator.py."
+        ) from None
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"Estimator coefficients file {str(path)!r} is not valid JSON: {error}.") from None
+    known = {"dsp_min_csd_digits", "auto_dsp_min_input_bits", "tools", "calibration"}
+    unknown = sorted(set(payload) - known)
+    if unknown:
+        raise ConfigError(f"Unknown keys {unknown} in {str(path)!r}; expected {sorted(known)}.")
+    return EstimatorCoefficients(**payload)
+
+
+def save_coefficients(coefficients: EstimatorCoefficients, path) -> Path:
+    """Write ``coefficients`` as indented JSON (numbers only) and return the path."""
+    path = Path(path)
+    path.write_text(json.dumps(asdict(coefficients), indent=2, sort_keys=True) + "\n")
+    return path

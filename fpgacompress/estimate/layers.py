@@ -1,0 +1,135 @@
+"""What the firmware will contain, layer by layer: the estimator's input objects.
+
+Both readers (an hls4ml project on disk, a Keras/QKeras model) produce a :class:`DesignSpec`,
+so the hardware model never needs to know where the numbers came from.
+
+Example:
+    >>> dense = DenseSpec(name="fc1", weights=np.eye(4), input_type=parse_fixed_point("ap_fixed<16,6>"),
+    ...                   weight_type=parse_fixed_point("ap_fixed<8,1>"),
+    ...                   accum_type=parse_fixed_point("ap_fixed<16,6>"), reuse_factor=1)
+    >>> dense.n_in, dense.n_out, dense.n_nonzero
+    (4, 4, 4)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+
+from ..errors import ConfigError
+from .fixed_point import FixedPointType
+
+__all__ = ["DenseSpec", "ActivationSpec", "DesignSpec", "LayerSpec"]
+
+Strategy = Literal["latency", "resource"]
+IoType = Literal["io_parallel", "io_stream"]
+MultiplierBinding = Literal["auto", "dsp", "fabric"]
+HlsTool = Literal["vivado", "vitis"]
+
+
+@dataclass(frozen=True, eq=False)
+class DenseSpec:
+    """One fully connected layer as synthesized: its exact weights, types and parallelism.
+
+    Attributes:
+        name: Layer name (``fc1``).
+        weights: Kernel of shape (n_in, n_out), values as the firmware stores them.
+        input_type: Type of the layer's input vector.
+        weight_type: Type of the kernel.
+        accum_type: Type of the sums in the adder trees.
+        reuse_factor: Multiplications per multiplier (hls4ml ``ReuseFactor``).
+        strategy: hls4ml ``Strategy``, lowercase.
+        io_type: hls4ml ``IOType``.
+    """
+
+    name: str
+    weights: np.ndarray
+    input_type: FixedPointType
+    weight_type: FixedPointType
+    accum_type: FixedPointType
+    reuse_factor: int = 1
+    strategy: Strategy = "latency"
+    io_type: IoType = "io_parallel"
+
+    def __post_init__(self) -> None:
+        if np.ndim(self.weights) != 2:
+            raise ConfigError(
+                f"Layer {self.name!r}: weights must be a 2-D (n_in, n_out) kernel. "
+                f"Received shape {np.shape(self.weights)}."
+            )
+        if int(self.reuse_factor) < 1:
+            raise ConfigError(
+                f"Layer {self.name!r}: reuse_factor must be an integer >= 1. Received reuse_factor={self.reuse_factor}."
+            )
+
+    @property
+    def n_in(self) -> int:
+        return int(np.shape(self.weights)[0])
+
+    @property
+    def n_out(self) -> int:
+        return int(np.shape(self.weights)[1])
+
+    @property
+    def weight_integers(self) -> np.ndarray:
+        """The kernel as the integers the firmware multiplies by (zeros are exact zeros)."""
+        return self.weight_type.to_integers(self.weights)
+
+    @property
+    def n_nonzero(self) -> int:
+        return int(np.count_nonzero(self.weight_integers))
+
+
+@dataclass(frozen=True)
+class ActivationSpec:
+    """An element-wise or table-based activation (ReLU, softmax, sigmoid, tanh, linear, batch-norm scale).
+
+    Attributes:
+        name: Layer name (``relu1``).
+        function: hls4ml function name, lowercase (``relu``, ``softmax``, ``sigmoid``, ``normalize``...).
+        n_in: Number of elements.
+        input_type: Type of the input elements.
+        result_type: Type of the output elements.
+        table_size: Lookup-table entries for table-based functions (softmax, sigmoid, tanh).
+        io_type: hls4ml ``IOType``.
+    """
+
+    name: str
+    function: str
+    n_in: int
+    input_type: FixedPointType
+    result_type: FixedPointType
+    table_size: int = 1024
+    io_type: IoType = "io_parallel"
+
+
+LayerSpec = DenseSpec | ActivationSpec
+
+
+@dataclass(frozen=True)
+class DesignSpec:
+    """A whole network as it will be synthesized, plus the synthesis settings that change the hardware.
+
+    Attributes:
+        layers: Layers in dataflow order.
+        clock_period_ns: Target clock period.
+        hls_tool: ``vivado`` (Vivado HLS) or ``vitis`` (Vitis HLS); they schedule differently.
+        multiplier_binding: ``auto`` (the tool decides), ``dsp`` or ``fabric`` (``config_op mul -impl``).
+        part: FPGA part number when known.
+    """
+
+    layers: tuple[LayerSpec, ...]
+    clock_period_ns: float = 5.0
+    hls_tool: HlsTool = "vitis"
+    multiplier_binding: MultiplierBinding = "auto"
+    part: str = ""
+
+    def with_reuse_factor(self, reuse_factor: int) -> DesignSpec:
+        """The same design with every dense layer at ``reuse_factor`` (the CLI's ``--reuse-factor``)."""
+        layers = tuple(
+            replace(layer, reuse_factor=int(reuse_factor)) if isinstance(layer, DenseSpec) else layer
+            for layer in self.layers
+        )
+        return replace(self, layers=layers)
