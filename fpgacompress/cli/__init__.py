@@ -8,7 +8,10 @@ import sys
 import click
 
 from ..errors import FpgacompressError
+from . import autoprune as _autoprune  # noqa: F401
 from . import boards as _boards  # noqa: F401
+from . import prune as _prune  # noqa: F401
+from . import quantize as _quantize  # noqa: F401
 from . import report as _report  # noqa: F401
 from . import train as _train  # noqa: F401  (each import registers its sub-command)
 from .app import app

@@ -1,0 +1,178 @@
+"""``fpgacompress prune``: prune a trained model (iterative magnitude pruning or TF-MOT)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError
+from .app import app
+from .common import prepare_output_dir
+
+
+def _parse_caps(pairs: tuple[str, ...]) -> dict[str, dict]:
+    """``("output=0.6", ...)`` -> ``{"output": {"max_sparsity": 0.6}}``."""
+    layers = {}
+    for pair in pairs:
+        name, separator, value = pair.partition("=")
+        try:
+            layers[name.strip()] = {"max_sparsity": float(value)}
+        except ValueError:
+            separator = ""
+        if not separator or not name.strip():
+            raise ConfigError(
+                f"--max-layer-sparsity takes LAYER=FRACTION, like output=0.6. Received: {pair!r}."
+            )
+    return layers
+
+
+@app.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    help="Dataset (.npz/.csv/.arff/.parquet); default: bundled sample.",
+)
+@click.option("--method", type=click.Choice(["iterative", "tfmot"]), default="iterative", show_default=True)
+@click.option(
+    "--target-sparsity",
+    type=float,
+    default=0.9,
+    show_default=True,
+    help="Fraction of weights at zero, in [0, 1).",
+)
+@click.option(
+    "--scope",
+    type=click.Choice(["layer", "global"]),
+    default="layer",
+    show_default=True,
+    help="iterative: cut each layer by its fraction, or all layers under one magnitude threshold.",
+)
+@click.option(
+    "--fraction-per-iteration",
+    type=float,
+    default=0.3,
+    show_default=True,
+    help="iterative: fraction of the remaining weights cut per iteration.",
+)
+@click.option("--max-iterations", type=int, default=10, show_default=True)
+@click.option("--epochs-per-iteration", type=int, default=10, show_default=True)
+@click.option(
+    "--schedule",
+    type=click.Choice(["constant", "polynomial"]),
+    default="polynomial",
+    show_default=True,
+    help="tfmot: sparsity schedule.",
+)
+@click.option("--epochs", type=int, default=30, show_default=True, help="tfmot: epochs under the schedule.")
+@click.option("--exclude", multiple=True, metavar="LAYER", help="Layer to leave unpruned (repeatable).")
+@click.option(
+    "--max-layer-sparsity",
+    multiple=True,
+    metavar="LAYER=FRACTION",
+    help="Cap one layer's sparsity, e.g. output=0.6 (repeatable).",
+)
+@click.option(
+    "--max-accuracy-drop",
+    type=float,
+    help="Accuracy budget: validation accuracy may drop this much (0.005 = 0.5 pt).",
+)
+@click.option(
+    "--relative-budget", is_flag=True, help="Read --max-accuracy-drop as a fraction of the baseline accuracy."
+)
+@click.option("--batch-size", type=int, default=512, show_default=True)
+@click.option("--learning-rate", type=float, default=1e-3, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--max-train", type=int, help="Use at most this many training jets.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("runs/prune"),
+    show_default=True,
+    help="Run directory to create.",
+)
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+def prune(
+    model_path,
+    data,
+    method,
+    target_sparsity,
+    scope,
+    fraction_per_iteration,
+    max_iterations,
+    epochs_per_iteration,
+    schedule,
+    epochs,
+    exclude,
+    max_layer_sparsity,
+    max_accuracy_drop,
+    relative_budget,
+    batch_size,
+    learning_rate,
+    seed,
+    max_train,
+    out,
+    force,
+    progress,
+):
+    """Prune MODEL; write the pruned model, mask.npz, records.json and plots into --out.
+
+    The input standardization saved beside MODEL is reused (and saved beside the pruned model).
+    """
+    from ..pruning.spec import PruneSpec
+    from ..recipe import TrainingConfig, parse_section
+
+    payload = {
+        "method": method,
+        "target_sparsity": target_sparsity,
+        "scope": scope,
+        "fraction_per_iteration": fraction_per_iteration,
+        "max_iterations": max_iterations,
+        "epochs_per_iteration": epochs_per_iteration,
+        "schedule": {"kind": schedule, "epochs": epochs},
+        "exclude": list(exclude),
+        "layers": _parse_caps(max_layer_sparsity),
+    }
+    if max_accuracy_drop is not None:
+        payload["accuracy_budget"] = {
+            "max_drop": max_accuracy_drop,
+            "kind": "relative" if relative_budget else "absolute",
+        }
+    elif relative_budget:
+        raise ConfigError(
+            "--relative-budget needs --max-accuracy-drop, e.g. --max-accuracy-drop 0.01 --relative-budget."
+        )
+    spec = parse_section(PruneSpec, payload, "options")
+    training = parse_section(
+        TrainingConfig, {"batch_size": batch_size, "learning_rate": learning_rate, "seed": seed}, "options"
+    )
+
+    from ..data import load_jets
+    from ..model_io import load_model, load_standardizer
+
+    model = load_model(model_path)
+    standardizer = load_standardizer(model_path)
+    dataset = load_jets(data, seed=seed)
+    if standardizer is not None and standardizer.feature_names != dataset.feature_names:
+        dataset = dataset.select_features(standardizer.feature_names)
+    if max_train is not None:
+        dataset = dataset.subsample(max_train=max_train, seed=seed)
+    dataset, standardizer = dataset.standardized(standardizer)
+
+    prepare_output_dir(out, force)
+    from ..pruning.api import prune as run_pruning
+
+    result = run_pruning(
+        model, dataset, spec, training=training, standardizer=standardizer, run_dir=out, progress=progress
+    )
+    for record in result.records:
+        click.echo(str(record))
+    click.echo(f"stopped: {result.stop_reason}")
+    click.echo(
+        f"returned iteration {result.final.iteration}: {result.mask.sparsity:.1%} zeros, test accuracy "
+        f"{result.final.test_accuracy:.4f} ({100 * result.accuracy_drop:.2f} pt lost vs baseline "
+        f"{result.baseline.test_accuracy:.4f})"
+    )
+    click.echo(f"run directory: {out}")
