@@ -1,0 +1,204 @@
+"""Refusals that must happen before a single file is written.
+
+A firmware build that hls4ml would silently "fix" (a reuse factor replaced by the closest valid one,
+an unknown quantizer treated as float) or that cannot keep up with the LHC wastes a synthesis run
+of hours. Each check raises one error naming what is wrong and what would work.
+
+Example:
+    >>> valid_reuse_factors(16, 64)[:6]
+    [1, 2, 4, 8, 16, 32]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..boards import max_initiation_interval
+from ..errors import BoardError, ConfigError, ModelError
+
+__all__ = [
+    "DenseShape",
+    "SUPPORTED_LAYERS",
+    "check_supported_model",
+    "dense_shapes",
+    "valid_reuse_factors",
+    "check_reuse_factor",
+    "estimated_initiation_interval",
+    "check_initiation_interval",
+]
+
+SUPPORTED_LAYERS = (
+    "InputLayer, Dense, QDense (kernel/bias quantizers quantized_bits, ternary, binary), "
+    "Activation (relu, linear, softmax), ReLU, QActivation (quantized_relu, quantized_bits), Dropout"
+)
+_WEIGHT_QUANTIZERS = ("quantized_bits", "ternary", "binary")
+_ACTIVATION_QUANTIZERS = ("quantized_relu", "quantized_bits")
+_ACTIVATIONS = ("relu", "linear", "softmax")
+
+
+@dataclass(frozen=True)
+class DenseShape:
+    """Inputs and outputs of one Dense layer: what its valid reuse factors depend on."""
+
+    name: str
+    n_in: int
+    n_out: int
+
+
+def _quantizer_name(quantizer) -> str | None:
+    if quantizer is None:
+        return None
+    if isinstance(quantizer, str):
+        return quantizer.split("(", 1)[0]
+    return type(quantizer).__name__
+
+
+def _activation_name(layer) -> str:
+    import tensorflow as tf
+
+    serialized = tf.keras.activations.serialize(layer.activation)
+    return serialized if isinstance(serialized, str) else serialized.get("config", {}).get("name", str(serialized))
+
+
+def check_supported_model(model) -> None:
+    """Refuse a model with a layer, activation or quantizer the bit-exact flow does not handle.
+
+    Raises:
+        ModelError: naming the first offending layer and listing what is supported.
+    """
+    import tensorflow as tf
+
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ModelError(
+            f"The firmware build needs a model with one input and one output. Received: "
+            f"{len(model.inputs)} inputs and {len(model.outputs)} outputs."
+        )
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "PruneLowMagnitude":
+            raise ModelError(
+                f"Layer '{layer.name}' is still wrapped for pruning (PruneLowMagnitude). "
+                "Call tfmot.sparsity.keras.strip_pruning(model) before building firmware."
+            )
+        if kind in ("InputLayer", "Dropout", "ReLU"):
+            if kind == "ReLU" and (layer.max_value is not None or float(layer.negative_slope) != 0.0):
+                raise ModelError(f"Layer '{layer.name}' is a ReLU with max_value/negative_slope; supported: {SUPPORTED_LAYERS}.")
+            continue
+        if kind in ("Dense", "QDense"):
+            if _activation_name(layer) not in ("linear",) and kind == "QDense":
+                raise ModelError(
+                    f"Layer '{layer.name}' (QDense) has activation '{_activation_name(layer)}' inside the layer; "
+                    "put the activation in its own QActivation layer so its precision is explicit."
+                )
+            if kind == "Dense" and _activation_name(layer) not in _ACTIVATIONS:
+                raise ModelError(
+                    f"Layer '{layer.name}' has activation '{_activation_name(layer)}'. Supported: {', '.join(_ACTIVATIONS)}."
+                )
+            if kind == "QDense":
+                for role in ("kernel_quantizer", "bias_quantizer"):
+                    name = _quantizer_name(getattr(layer, role, None))
+                    if name is not None and name not in _WEIGHT_QUANTIZERS:
+                        raise ModelError(
+                            f"Layer '{layer.name}' uses {role} '{name}', which the bit-exact flow does not support. "
+                            f"Supported weight quantizers: {', '.join(_WEIGHT_QUANTIZERS)}."
+                        )
+                if _quantizer_name(layer.kernel_quantizer) is None:
+                    raise ModelError(f"Layer '{layer.name}' (QDense) has no kernel_quantizer; give it quantized_bits(...).")
+            continue
+        if kind == "Activation":
+            if _activation_name(layer) not in _ACTIVATIONS:
+                raise ModelError(
+                    f"Layer '{layer.name}' has activation '{_activation_name(layer)}'. Supported: {', '.join(_ACTIVATIONS)}."
+                )
+            continue
+        if kind == "QActivation":
+            name = _quantizer_name(layer.quantizer)
+            if name not in _ACTIVATION_QUANTIZERS:
+                raise ModelError(
+                    f"Layer '{layer.name}' is a QActivation with '{name}'. Supported activation quantizers: "
+                    f"{', '.join(_ACTIVATION_QUANTIZERS)}."
+                )
+            continue
+        raise ModelError(f"Layer '{layer.name}' of type {kind} is not supported by the firmware build. Supported: {SUPPORTED_LAYERS}.")
+    if not any(isinstance(layer, tf.keras.layers.Dense) for layer in model.layers):
+        raise ModelError("The model has no Dense layer; the firmware build expects an MLP.")
+
+
+def dense_shapes(model) -> list[DenseShape]:
+    """``(name, n_in, n_out)`` of every Dense / QDense layer, in model order."""
+    import tensorflow as tf
+
+    return [
+        DenseShape(layer.name, int(layer.kernel.shape[0]), int(layer.kernel.shape[1]))
+        for layer in model.layers
+        if isinstance(layer, tf.keras.layers.Dense)
+    ]
+
+
+def valid_reuse_factors(n_in: int, n_out: int) -> list[int]:
+    """Reuse factors hls4ml accepts for a Dense layer with ``n_in`` inputs and ``n_out`` outputs.
+
+    The rule is hls4ml's own (``FPGABackend._validate_reuse_factor``), restated here so the check
+    runs before hls4ml is imported: the ``n_in x n_out`` multiplications must split evenly, and a
+    reuse factor above ``n_in`` must be a multiple of it. hls4ml would otherwise replace an invalid
+    value by the closest valid one with only a printed warning.
+
+    Example:
+        >>> valid_reuse_factors(32, 5)
+        [1, 2, 4, 8, 16, 32, 160]
+    """
+    valid = []
+    for reuse_factor in range(1, n_in * n_out + 1):
+        multiplier_limit = math.ceil(n_in * n_out / min(n_in, reuse_factor))
+        even_outputs = multiplier_limit % n_out == 0 or reuse_factor >= n_in
+        multiple_of_inputs = reuse_factor % n_in == 0 or reuse_factor < n_in
+        divides = (n_in * n_out) % reuse_factor == 0
+        if even_outputs and multiple_of_inputs and divides:
+            valid.append(reuse_factor)
+    return valid
+
+
+def check_reuse_factor(model, reuse_factor: int) -> None:
+    """Refuse a reuse factor that some Dense layer of ``model`` cannot use.
+
+    Raises:
+        ConfigError: naming the layer, its shape and the reuse factors valid for every layer.
+    """
+    shapes = dense_shapes(model)
+    for shape in shapes:
+        valid = valid_reuse_factors(shape.n_in, shape.n_out)
+        if reuse_factor not in valid:
+            common = sorted(set.intersection(*(set(valid_reuse_factors(s.n_in, s.n_out)) for s in shapes)))
+            raise ConfigError(
+                f"Reuse factor {reuse_factor} is not valid for layer '{shape.name}' ({shape.n_in} inputs x "
+                f"{shape.n_out} outputs); valid for it: {', '.join(map(str, valid))}. "
+                f"Valid for every layer: {', '.join(map(str, common))}."
+            )
+
+
+def estimated_initiation_interval(reuse_factor: int) -> int:
+    """Initiation interval (cycles) of a layer-pipelined hls4ml MLP: one reuse factor.
+
+    hls4ml pipelines every Dense layer at ``II = reuse_factor`` in both strategies and io types,
+    and ReLU / softmax at II 1, so the network accepts a new input every ``reuse_factor`` cycles.
+    Synthesis reports the exact value.
+    """
+    return reuse_factor
+
+
+def check_initiation_interval(reuse_factor: int, clock_mhz: float, tmux: int) -> int:
+    """Refuse a design too slow for the bunch-crossing rate; return the budget in cycles.
+
+    Raises:
+        BoardError: the estimated II exceeds ``clock_mhz x tmux x 25 ns``.
+    """
+    budget = max_initiation_interval(clock_mhz, tmux)
+    initiation_interval = estimated_initiation_interval(reuse_factor)
+    if initiation_interval > budget:
+        raise BoardError(
+            f"Initiation interval {initiation_interval} cycles (reuse factor {reuse_factor}) exceeds the LHC budget "
+            f"of {budget} cycles at {clock_mhz:g} MHz with TMUX {tmux} (one input every {tmux} x 25 ns). "
+            f"Use a reuse factor <= {budget}, a higher clock, or a larger TMUX."
+        )
+    return budget

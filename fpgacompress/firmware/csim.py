@@ -1,0 +1,196 @@
+"""``csim()``: compile the project's testbench with g++ and compare with Keras, bit for bit.
+
+No Vivado needed: hls4ml ships the ``ap_fixed`` headers. The testbench written by ``build``
+(``fpgacompress_csim.cpp``) prints every traced layer's output as exact hexadecimal doubles; they
+are compared with the Keras outputs stored at build time with ``==``, never a tolerance. The logits
+(the input of the final softmax) decide ``bit_exact``; the firmware softmax is a lookup-table
+approximation and is reported separately (argmax agreement, largest absolute difference).
+
+Example:
+    >>> result = csim("runs/fw")
+    >>> result.bit_exact, result.logits_mismatches, result.softmax_argmax_agreement
+    (True, 0, 0.999)
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BuildError
+from .project import HlsProject, load_project
+from .testbench import CSIM_SOURCE, load_reference
+
+__all__ = ["CsimResult", "csim", "compile_command", "CSIM_BINARY", "COMPILE_LOG", "RUN_LOG", "TRACE_FILE"]
+
+CSIM_BINARY = "fpgacompress_csim"
+COMPILE_LOG = "csim_compile.log"
+RUN_LOG = "csim_run.log"
+TRACE_FILE = "tb_data/fpgacompress_csim_trace.dat"
+COMPILE_TIMEOUT_S = 900
+RUN_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class CsimResult:
+    """Outcome of one C-simulation.
+
+    Attributes:
+        project: the project directory.
+        n_samples: testbench samples simulated.
+        logits_layer: the layer compared bit for bit (the softmax's input).
+        logits_mismatches: samples whose firmware logits differ from Keras in any bit.
+        first_mismatch_sample: index of the first such sample, or ``None``.
+        first_mismatch_layer: earliest layer (model order) that differs on that sample, or ``None``.
+        layer_mismatches: per compared layer, the number of samples that differ.
+        softmax_argmax_agreement: fraction of samples where firmware and Keras softmax pick the same class
+            (``None`` without a softmax).
+        softmax_max_abs_difference: largest |firmware - Keras| softmax value (``None`` without a softmax).
+        compile_seconds, run_seconds: wall time of g++ and of the simulation.
+        compile_log: the g++ log kept in the project.
+    """
+
+    project: Path
+    n_samples: int
+    logits_layer: str
+    logits_mismatches: int
+    first_mismatch_sample: int | None
+    first_mismatch_layer: str | None
+    layer_mismatches: dict[str, int]
+    softmax_argmax_agreement: float | None
+    softmax_max_abs_difference: float | None
+    compile_seconds: float
+    run_seconds: float
+    compile_log: Path
+
+    @property
+    def bit_exact(self) -> bool:
+        """True when every sample's logits are identical, bit for bit."""
+        return self.logits_mismatches == 0
+
+    def summary(self) -> str:
+        """Two or three lines for a terminal."""
+        lines = [
+            f"logits ({self.logits_layer}): {self.n_samples - self.logits_mismatches}/{self.n_samples} samples bit-exact"
+            + (" -- BIT-EXACT" if self.bit_exact else f" -- {self.logits_mismatches} MISMATCHES")
+        ]
+        if not self.bit_exact:
+            lines.append(f"first mismatch: sample {self.first_mismatch_sample}, layer '{self.first_mismatch_layer}'")
+        if self.softmax_argmax_agreement is not None:
+            lines.append(
+                f"softmax (lookup table, approximate): argmax agrees on {self.softmax_argmax_agreement:.2%} of samples, "
+                f"largest difference {self.softmax_max_abs_difference:.4g}"
+            )
+        return "\n".join(lines)
+
+
+def compile_command(project_name: str) -> list[str]:
+    """The g++ command that builds the testbench, run from the project directory.
+
+    hls4ml's firmware reads its weights from ``WEIGHTS_DIR`` in C-simulation (faster to compile than
+    weights inlined in headers); the path is relative to the project directory the binary runs in.
+    """
+    return [
+        "g++", "-O2", "-std=c++11", "-Ifirmware", "-Ifirmware/ap_types", '-DWEIGHTS_DIR="firmware/weights"',
+        CSIM_SOURCE, f"firmware/{project_name}.cpp", "-o", CSIM_BINARY,
+    ]  # fmt: skip
+
+
+def _run(command: list[str], cwd: Path, log: Path, timeout_s: int, what: str) -> float:
+    start = time.perf_counter()
+    try:
+        completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"{what} did not finish within {timeout_s} s in {cwd}.") from None
+    elapsed = time.perf_counter() - start
+    log.write_text(f"$ {' '.join(command)}\n{completed.stdout}{completed.stderr}")
+    if completed.returncode != 0:
+        last = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise BuildError(f"{what} failed with exit code {completed.returncode} ({last[0]}); full log: {log}.")
+    return elapsed
+
+
+def _read_trace(path: Path) -> dict[str, dict[int, np.ndarray]]:
+    layers: dict[str, dict[int, np.ndarray]] = {}
+    with path.open() as lines:
+        for line in lines:
+            sample, name, *values = line.split()
+            layers.setdefault(name, {})[int(sample)] = np.array([float.fromhex(value) for value in values])
+    return layers
+
+
+def csim(project: HlsProject | str | Path) -> CsimResult:
+    """Compile and run the project's bit-exact testbench; compare every layer with Keras.
+
+    Raises:
+        BuildError: g++ is missing, compilation or the run fails (the log is kept in the project),
+            or the project lacks the files ``build`` writes.
+    """
+    if not isinstance(project, HlsProject):
+        project = load_project(project)
+    directory = project.path
+    if shutil.which("g++") is None:
+        raise BuildError("g++ is not on PATH; install a C++ compiler (e.g. apt install g++) to run the C-simulation.")
+    if not (directory / CSIM_SOURCE).is_file():
+        raise BuildError(f"{directory / CSIM_SOURCE} is missing; rebuild the project with 'fpgacompress build'.")
+    reference = load_reference(directory)
+    compile_log = directory / COMPILE_LOG
+    compile_seconds = _run(compile_command(project.project_name), directory, compile_log, COMPILE_TIMEOUT_S, "g++")
+    trace_path = directory / TRACE_FILE
+    trace_path.unlink(missing_ok=True)
+    run_seconds = _run([f"./{CSIM_BINARY}"], directory, directory / RUN_LOG, RUN_TIMEOUT_S, "The C-simulation")
+    firmware = _read_trace(trace_path)
+    return _compare(directory, reference, firmware, compile_seconds, run_seconds, compile_log)
+
+
+def _stack(samples: dict[int, np.ndarray], n_samples: int, name: str) -> np.ndarray:
+    if sorted(samples) != list(range(n_samples)):
+        raise BuildError(f"The C-simulation wrote layer '{name}' for {len(samples)} samples, expected {n_samples}.")
+    return np.stack([samples[index] for index in range(n_samples)])
+
+
+def _compare(directory, reference, firmware, compile_seconds, run_seconds, compile_log) -> CsimResult:
+    n_samples = reference.n_samples
+    compared = [name for name in reference.layer_outputs if name in firmware and name != reference.softmax_layer]
+    if reference.logits_layer not in compared:
+        raise BuildError(
+            f"The C-simulation did not trace the logits layer '{reference.logits_layer}' "
+            f"(traced: {', '.join(firmware)}); rebuild the project with 'fpgacompress build'."
+        )
+    differs: dict[str, np.ndarray] = {}
+    for name in compared:
+        expected = reference.layer_outputs[name].astype(np.float64).reshape(n_samples, -1)
+        actual = _stack(firmware[name], n_samples, name)
+        if actual.shape != expected.shape:
+            raise BuildError(f"Layer '{name}' has {actual.shape[1]} outputs in firmware and {expected.shape[1]} in Keras.")
+        differs[name] = np.any(actual != expected, axis=1)  # exact: ap_fixed -> double and float32 -> double are exact
+    logits_bad = differs[reference.logits_layer]
+    first_sample = int(np.argmax(logits_bad)) if logits_bad.any() else None
+    first_layer = None
+    if first_sample is not None:
+        first_layer = next(name for name in compared if differs[name][first_sample])
+    agreement = max_difference = None
+    if reference.softmax_layer is not None and reference.softmax_layer in firmware:
+        expected = reference.layer_outputs[reference.softmax_layer].astype(np.float64)
+        actual = _stack(firmware[reference.softmax_layer], n_samples, reference.softmax_layer)
+        agreement = float(np.mean(np.argmax(actual, axis=1) == np.argmax(expected, axis=1)))
+        max_difference = float(np.max(np.abs(actual - expected)))
+    return CsimResult(
+        project=directory,
+        n_samples=n_samples,
+        logits_layer=reference.logits_layer,
+        logits_mismatches=int(logits_bad.sum()),
+        first_mismatch_sample=first_sample,
+        first_mismatch_layer=first_layer,
+        layer_mismatches={name: int(differs[name].sum()) for name in compared},
+        softmax_argmax_agreement=agreement,
+        softmax_max_abs_difference=max_difference,
+        compile_seconds=compile_seconds,
+        run_seconds=run_seconds,
+        compile_log=compile_log,
+    )

@@ -1,0 +1,87 @@
+"""The single place that writes hls4ml's configuration dictionary.
+
+Precision comes from the QKeras quantizers (``config_from_keras_model(granularity='name')``);
+accumulators and results stay ``auto`` so hls4ml infers types wide enough to be exact. This module
+only adds what a build decides: reuse factor, strategy, the input precision, and per-layer tracing
+(so the C-simulation can name the first layer where firmware and Python differ).
+
+Example:
+    >>> hls_model_ready = prepare_for_hls4ml(model)          # the input layer is renamed 'input_layer'
+    >>> config = hls4ml_config(hls_model_ready, BuildConfig(reuse_factor=4, strategy="resource"))
+    >>> config["Model"]["Strategy"], config["LayerName"]["fc1"]["ReuseFactor"]
+    ('Resource', 4)
+"""
+
+from __future__ import annotations
+
+from .settings import DEFAULT_INPUT_PRECISION, BuildConfig
+
+__all__ = ["prepare_for_hls4ml", "input_quantizer_layer", "hls4ml_config"]
+
+
+def _chain(model) -> list:
+    """The model's layers after the input, in order; hls4ml MLPs are single chains."""
+    import tensorflow as tf
+
+    return [layer for layer in model.layers if not isinstance(layer, tf.keras.layers.InputLayer)]
+
+
+def prepare_for_hls4ml(model):
+    """A functional view of ``model`` whose layers avoid the names hls4ml reserves.
+
+    ``build_mlp`` names its input layer ``input``, which hls4ml's graph refuses. The view is a new
+    ``Input`` (``input_layer``) followed by the model's own layer objects, so weights, quantizers
+    and constraints are shared, not copied: it computes exactly what the original computes.
+    """
+    import tensorflow as tf
+
+    layers = _chain(model)
+    taken = {layer.name for layer in layers}
+    input_name = "input_layer"
+    while input_name in taken:
+        input_name += "_"
+    inputs = tf.keras.Input(shape=model.inputs[0].shape[1:], name=input_name)
+    outputs = inputs
+    for layer in layers:
+        outputs = layer(outputs)
+    return tf.keras.Model(inputs, outputs, name=model.name)
+
+
+def input_quantizer_layer(model):
+    """The ``QActivation(quantized_bits)`` right after the input, or ``None``.
+
+    Its precision is the firmware's input precision, and its output is what the testbench feeds.
+    """
+    first = _chain(model)[0]
+    if type(first).__name__ == "QActivation" and type(first.quantizer).__name__ == "quantized_bits":
+        return first
+    return None
+
+
+def _fixed_type(precision: str) -> str:
+    """``fixed<12,5,RND_CONV,SAT,0>`` -> ``fixed<12,5>``: inputs arrive on the grid, modes do not matter."""
+    kind, arguments = precision.split("<", 1)
+    width, integer = arguments.rstrip(">").split(",")[:2]
+    return f"{kind}<{width},{integer}>"
+
+
+def hls4ml_config(model, config: BuildConfig) -> dict:
+    """hls4ml's ``hls_config`` for ``model`` (already through :func:`prepare_for_hls4ml`)."""
+    import hls4ml
+
+    hls_config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=config.hls4ml_backend)
+    hls_config["Model"]["ReuseFactor"] = config.reuse_factor
+    hls_config["Model"]["Strategy"] = config.hls4ml_strategy
+    for layer_config in hls_config["LayerName"].values():
+        layer_config["Trace"] = True
+        if "ReuseFactor" in layer_config:
+            layer_config["ReuseFactor"] = config.reuse_factor
+        layer_config["Strategy"] = config.hls4ml_strategy
+    input_name = model.layers[0].name
+    quantizer = input_quantizer_layer(model)
+    if quantizer is not None:
+        input_precision = _fixed_type(hls_config["LayerName"][quantizer.name]["Precision"]["result"])
+    else:
+        input_precision = config.input_precision or DEFAULT_INPUT_PRECISION
+    hls_config["LayerName"].setdefault(input_name, {}).setdefault("Precision", {})["result"] = input_precision
+    return hls_config

@@ -1,0 +1,293 @@
+"""``build()``: a Keras / QKeras model becomes a complete hls4ml project for a board, or nothing.
+
+Order of work: every refusal first (board, model layers and quantizers, reuse factor, LHC timing),
+then the project is written into a hidden temporary directory next to ``out_dir`` and renamed into
+place only when complete. A failed build leaves no directory behind, and an existing ``out_dir`` is
+kept unless ``force=True``.
+
+The project holds hls4ml's files (firmware, ``build_prj.tcl``, its own testbench and ``tb_data``),
+our bit-exact testbench ``fpgacompress_csim.cpp`` with the Keras reference of every layer, our
+``synth.tcl`` and ``README.md`` (from ``hls_templates/``), and ``manifest.json`` (versions, board,
+settings).
+
+Example:
+    >>> project = build(qmodel, "serenity-vu13p", BuildConfig(reuse_factor=4), x_test=data.x_test,
+    ...                 standardizer=standardizer, out_dir="runs/fw")
+    >>> csim(project).bit_exact
+    True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import io
+import json
+import platform
+import shutil
+import uuid
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from string import Template
+
+import numpy as np
+
+from ..boards import Board, load_board
+from ..errors import BuildError, ConfigError, FpgacompressError
+from ..paths import HLS_TEMPLATES_DIR
+from .checks import check_initiation_interval, check_reuse_factor, check_supported_model, estimated_initiation_interval
+from .hls_config import hls4ml_config, input_quantizer_layer, prepare_for_hls4ml
+from .settings import BuildConfig
+from .testbench import compute_reference, save_reference, write_csim_testbench
+
+__all__ = ["HlsProject", "build", "load_project", "MANIFEST_FILE", "BUILD_LOG"]
+
+MANIFEST_FILE = "manifest.json"
+BUILD_LOG = "build.log"
+_VERSIONED_PACKAGES = ("fpgacompress", "hls4ml", "tensorflow", "qkeras", "numpy")
+
+
+@dataclass(frozen=True)
+class HlsProject:
+    """An HLS project on disk, as :func:`build` wrote it.
+
+    Attributes:
+        path: the project directory.
+        board: the board it targets.
+        settings: the build settings.
+        manifest: the parsed ``manifest.json`` (versions, effective clock, layer precisions...).
+    """
+
+    path: Path
+    board: Board
+    settings: BuildConfig
+    manifest: dict
+
+    @property
+    def project_name(self) -> str:
+        return self.settings.project_name
+
+    @property
+    def clock_mhz(self) -> float:
+        return float(self.manifest["timing"]["clock_mhz"])
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in _VERSIONED_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def _layer_table(hls_model) -> list[dict]:
+    table = []
+    for layer in hls_model.get_layers():
+        entry = {"name": layer.name, "class": layer.class_name}
+        for variable in layer.get_variables():
+            entry["result"] = str(variable.type.precision.definition_cpp())
+        for weight_name, weight in layer.weights.items():
+            entry[weight_name] = str(weight.type.precision.definition_cpp())
+        reuse_factor = layer.get_attr("reuse_factor")
+        if reuse_factor is not None and layer.class_name == "Dense":
+            entry["reuse_factor"] = int(reuse_factor)
+        table.append(entry)
+    return table
+
+
+def _write_templates(directory: Path, values: dict) -> None:
+    for name in ("synth.tcl", "README.md"):
+        text = Template((HLS_TEMPLATES_DIR / name).read_text()).substitute(values)
+        (directory / name).write_text(text)
+
+
+def _resolve_output(out_dir: Path, force: bool) -> None:
+    if out_dir.exists() and not force:
+        raise ConfigError(f"Output directory {out_dir} already exists. Choose another out_dir (--out) or pass force=True (--force).")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"Output path {out_dir} exists and is not a directory. Choose another out_dir (--out).")
+
+
+def build(
+    model,
+    board: str | Path | Board | None = None,
+    config: BuildConfig | None = None,
+    *,
+    x_test: np.ndarray,
+    out_dir: str | Path,
+    standardizer=None,
+    force: bool = False,
+) -> HlsProject:
+    """Write a complete hls4ml project for ``model`` on ``board``, with a bit-exact testbench.
+
+    Args:
+        model: a Keras or QKeras MLP (Dense/QDense, ReLU/QActivation, final softmax).
+        board: board name or file; ``None`` uses ``config.board``. Given, it overrides ``config.board``.
+        config: build settings; ``None`` means ``BuildConfig()``.
+        x_test: real jets for the testbench (raw features when ``standardizer`` is given, else standardized);
+            the first ``config.n_testbench_samples`` are used.
+        out_dir: project directory to create.
+        standardizer: the model's input standardization (``Standardizer``), applied to ``x_test``.
+        force: replace an existing ``out_dir``.
+
+    Raises:
+        BoardError: unknown board, or an initiation interval over the LHC budget.
+        ModelError: a layer, activation or quantizer the bit-exact flow does not support.
+        ConfigError: an invalid reuse factor (valid ones listed), an existing ``out_dir``, bad settings.
+        BuildError: hls4ml failed to write the project (nothing is left behind).
+    """
+    config = config or BuildConfig()
+    if board is not None:
+        board_object = load_board(board)
+        config = config.model_copy(update={"board": board_object.name if not isinstance(board, Path) else str(board)})
+    else:
+        board_object = load_board(config.board)
+    out_dir = Path(out_dir)
+    _resolve_output(out_dir, force)
+    clock_mhz = config.clock_for(board_object.default_clock_mhz)
+    check_supported_model(model)
+    check_reuse_factor(model, config.reuse_factor)
+    max_ii = check_initiation_interval(config.reuse_factor, clock_mhz, config.tmux)
+    if input_quantizer_layer(model) is not None and config.input_precision is not None:
+        raise ConfigError(
+            f"input_precision={config.input_precision} conflicts with the model's input quantizer "
+            f"'{input_quantizer_layer(model).name}', which fixes the input precision. Leave input_precision unset."
+        )
+    x = np.asarray(x_test, dtype=np.float32)
+    if x.ndim != 2 or x.shape[1] != model.inputs[0].shape[-1] or x.shape[0] == 0:
+        raise ConfigError(
+            f"x_test must be a non-empty (n, {model.inputs[0].shape[-1]}) array of jets. Received shape {x.shape}."
+        )
+    x = x[: config.n_testbench_samples]
+    if standardizer is not None:
+        x = standardizer.transform(x)
+
+    temporary = out_dir.parent / f".{out_dir.name}.building-{uuid.uuid4().hex[:8]}"
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        manifest = _write_project(model, board_object, config, clock_mhz, max_ii, x, temporary)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        temporary.rename(out_dir)
+    except FpgacompressError:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    except Exception as error:  # hls4ml raises bare Exception / RuntimeError / AssertionError
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise BuildError(f"hls4ml could not write the project for {out_dir}: {type(error).__name__}: {error}") from error
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return HlsProject(out_dir, board_object, config, manifest)
+
+
+def _write_project(model, board: Board, config: BuildConfig, clock_mhz: float, max_ii: int, x, directory: Path) -> dict:
+    import hls4ml
+
+    hls_ready = prepare_for_hls4ml(model)
+    reference = compute_reference(hls_ready, x, config.input_precision)
+    hls_config = hls4ml_config(hls_ready, config)
+    input_precision = hls_config["LayerName"][hls_ready.layers[0].name]["Precision"]["result"]
+    directory.mkdir(parents=True)
+    tb_dir = directory / "tb_inputs"
+    tb_dir.mkdir()
+    np.save(tb_dir / "inputs.npy", reference.inputs)
+    final_layer = hls_ready.layers[-1].name
+    np.save(tb_dir / "outputs.npy", reference.layer_outputs[final_layer])
+    clock_period_ns = round(1000.0 / clock_mhz, 6)
+    hls4ml_log = io.StringIO()
+    with contextlib.redirect_stdout(hls4ml_log):
+        hls_model = hls4ml.converters.convert_from_keras_model(
+            hls_ready,
+            output_dir=str(directory),
+            project_name=config.project_name,
+            input_data_tb=str(tb_dir / "inputs.npy"),
+            output_data_tb=str(tb_dir / "outputs.npy"),
+            backend=config.hls4ml_backend,
+            part=board.part,
+            clock_period=clock_period_ns,
+            io_type=config.io_type,
+            hls_config=hls_config,
+        )
+        hls_model.config.trace_output = True  # emit save_layer_output() calls (C-simulation only)
+        hls_model.write()
+    shutil.rmtree(tb_dir)
+    (directory / BUILD_LOG).write_text(hls4ml_log.getvalue())
+    save_reference(reference, directory)
+    traced_layers = write_csim_testbench(hls_model, directory)
+
+    versions = _versions()
+    settings = config.model_dump()
+    timing = {
+        "clock_mhz": clock_mhz,
+        "clock_period_ns": clock_period_ns,
+        "tmux": config.tmux,
+        "estimated_initiation_interval": estimated_initiation_interval(config.reuse_factor),
+        "max_initiation_interval": max_ii,
+    }
+    manifest = {
+        "format": 1,
+        "created_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "versions": versions,
+        "board": board.model_dump(),
+        "settings": settings,
+        "timing": timing,
+        "input_precision": input_precision,
+        "testbench": {
+            "n_samples": reference.n_samples,
+            "logits_layer": reference.logits_layer,
+            "softmax_layer": reference.softmax_layer,
+            "traced_layers": list(traced_layers),
+        },
+        "layers": _layer_table(hls_model),
+    }
+    (directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+    hls_tool = "vitis_hls" if config.backend == "vitis" else "vivado_hls"
+    _write_templates(
+        directory,
+        {
+            "project_name": config.project_name,
+            "board": board.name,
+            "part": board.part,
+            "clock_mhz": f"{clock_mhz:g}",
+            "clock_period_ns": f"{clock_period_ns:g}",
+            "backend": config.backend,
+            "hls_tool": hls_tool,
+            "strategy": config.strategy,
+            "reuse_factor": config.reuse_factor,
+            "io_type": config.io_type,
+            "tmux": config.tmux,
+            "initiation_interval": timing["estimated_initiation_interval"],
+            "max_initiation_interval": max_ii,
+            "input_precision": input_precision,
+            "n_testbench_samples": reference.n_samples,
+            "fpgacompress_version": versions["fpgacompress"],
+            "hls4ml_version": versions["hls4ml"],
+            "created_utc": manifest["created_utc"],
+        },
+    )
+    return manifest
+
+
+def load_project(path: str | Path) -> HlsProject:
+    """The project :func:`build` wrote in ``path`` (reads its ``manifest.json``).
+
+    Raises:
+        BuildError: ``path`` is not a project written by fpgacompress.
+    """
+    path = Path(path)
+    manifest_path = path / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise BuildError(
+            f"{path} is not an fpgacompress HLS project (no {MANIFEST_FILE}). Pass the --out directory of 'fpgacompress build'."
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        board = Board(**manifest["board"])
+        settings = BuildConfig(**manifest["settings"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise BuildError(f"{manifest_path} is corrupt or from an incompatible version: {error}") from None
+    return HlsProject(path, board, settings, manifest)

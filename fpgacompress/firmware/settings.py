@@ -1,0 +1,73 @@
+"""What a firmware build is asked to do: :class:`BuildConfig`, the ``build:`` section of a recipe.
+
+Every field has the name hls4ml users know (``reuse_factor``, ``strategy``, ``io_type``) and a
+default that builds a bit-exact, latency-oriented project for the board's default clock.
+
+Example:
+    >>> config = BuildConfig(board="serenity-vu13p", reuse_factor=4, strategy="resource")
+    >>> config.hls4ml_backend, config.hls4ml_strategy
+    ('Vitis', 'Resource')
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from ..recipe import StrictConfig
+
+__all__ = ["BuildConfig", "DEFAULT_INPUT_PRECISION"]
+
+# hls4ml's own default; used only for models without an input quantizer.
+DEFAULT_INPUT_PRECISION = "fixed<16,6>"
+
+
+class BuildConfig(StrictConfig):
+    """Settings of one HLS project build.
+
+    Attributes:
+        board: a board name from ``boards/`` (``fpgacompress boards`` lists them) or a board ``.yaml`` path.
+        backend: ``vitis`` (Vitis HLS, the maintained tool) or ``vivado`` (Vivado HLS, older flows).
+        reuse_factor: multiplications shared by one multiplier; also the initiation interval of each layer.
+        strategy: ``latency`` (fully unrolled) or ``resource`` (multipliers reused, weights in BRAM).
+        io_type: ``io_parallel`` (arrays, lowest latency) or ``io_stream`` (AXI-stream FIFOs between layers).
+        clock_mhz: algorithm clock; ``None`` uses the board's default.
+        tmux: time-multiplexing period; the design must accept a new input every ``tmux x 25 ns``.
+        n_testbench_samples: real jets written to the testbench and used by the C-simulation.
+        input_precision: ``fixed<W,I>`` of the firmware input when the model has no input quantizer
+            (with one, its precision is used and this must stay ``None``).
+        project_name: name of the HLS top function and project.
+    """
+
+    board: str = "serenity-vu13p"
+    backend: Literal["vivado", "vitis"] = "vitis"
+    reuse_factor: int = Field(1, ge=1)
+    strategy: Literal["latency", "resource"] = "latency"
+    io_type: Literal["io_parallel", "io_stream"] = "io_parallel"
+    clock_mhz: float | None = Field(None, gt=0, le=1000)
+    tmux: int = Field(1, ge=1)
+    n_testbench_samples: int = Field(1000, ge=1, le=100_000)
+    input_precision: str | None = Field(None, pattern=r"^u?fixed<\d+,-?\d+>$")
+    project_name: str = Field("myproject", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+    @field_validator("board")
+    @classmethod
+    def _board_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("board must name a board, e.g. serenity-vu13p")
+        return value
+
+    @property
+    def hls4ml_backend(self) -> str:
+        """The backend name hls4ml expects (``Vitis`` / ``Vivado``)."""
+        return {"vitis": "Vitis", "vivado": "Vivado"}[self.backend]
+
+    @property
+    def hls4ml_strategy(self) -> str:
+        """The strategy name hls4ml expects (``Latency`` / ``Resource``)."""
+        return self.strategy.capitalize()
+
+    def clock_for(self, default_clock_mhz: float) -> float:
+        """The clock this build runs at: ``clock_mhz`` if set, else the board's default."""
+        return self.clock_mhz if self.clock_mhz is not None else default_clock_mhz
