@@ -58,7 +58,11 @@ def _activation_name(layer) -> str:
     import tensorflow as tf
 
     serialized = tf.keras.activations.serialize(layer.activation)
-    return serialized if isinstance(serialized, str) else serialized.get("config", {}).get("name", str(serialized))
+    return (
+        serialized
+        if isinstance(serialized, str)
+        else serialized.get("config", {}).get("name", str(serialized))
+    )
 
 
 def check_supported_model(model) -> None:
@@ -83,7 +87,9 @@ def check_supported_model(model) -> None:
             )
         if kind in ("InputLayer", "Dropout", "ReLU"):
             if kind == "ReLU" and (layer.max_value is not None or float(layer.negative_slope) != 0.0):
-                raise ModelError(f"Layer '{layer.name}' is a ReLU with max_value/negative_slope; supported: {SUPPORTED_LAYERS}.")
+                raise ModelError(
+                    f"Layer '{layer.name}' is a ReLU with max_value/negative_slope; supported: {SUPPORTED_LAYERS}."
+                )
             continue
         if kind in ("Dense", "QDense"):
             if _activation_name(layer) not in ("linear",) and kind == "QDense":
@@ -104,7 +110,9 @@ def check_supported_model(model) -> None:
                             f"Supported weight quantizers: {', '.join(_WEIGHT_QUANTIZERS)}."
                         )
                 if _quantizer_name(layer.kernel_quantizer) is None:
-                    raise ModelError(f"Layer '{layer.name}' (QDense) has no kernel_quantizer; give it quantized_bits(...).")
+                    raise ModelError(
+                        f"Layer '{layer.name}' (QDense) has no kernel_quantizer; give it quantized_bits(...)."
+                    )
             continue
         if kind == "Activation":
             if _activation_name(layer) not in _ACTIVATIONS:
@@ -120,7 +128,9 @@ def check_supported_model(model) -> None:
                     f"{', '.join(_ACTIVATION_QUANTIZERS)}."
                 )
             continue
-        raise ModelError(f"Layer '{layer.name}' of type {kind} is not supported by the firmware build. Supported: {SUPPORTED_LAYERS}.")
+        raise ModelError(
+            f"Layer '{layer.name}' of type {kind} is not supported by the firmware build. Supported: {SUPPORTED_LAYERS}."
+        )
     if not any(isinstance(layer, tf.keras.layers.Dense) for layer in model.layers):
         raise ModelError("The model has no Dense layer; the firmware build expects an MLP.")
 

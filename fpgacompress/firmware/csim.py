@@ -80,7 +80,9 @@ class CsimResult:
             + (" -- BIT-EXACT" if self.bit_exact else f" -- {self.logits_mismatches} MISMATCHES")
         ]
         if not self.bit_exact:
-            lines.append(f"first mismatch: sample {self.first_mismatch_sample}, layer '{self.first_mismatch_layer}'")
+            lines.append(
+                f"first mismatch: sample {self.first_mismatch_sample}, layer '{self.first_mismatch_layer}'"
+            )
         if self.softmax_argmax_agreement is not None:
             lines.append(
                 f"softmax (lookup table, approximate): argmax agrees on {self.softmax_argmax_agreement:.2%} of samples, "
@@ -104,7 +106,9 @@ def compile_command(project_name: str) -> list[str]:
 def _run(command: list[str], cwd: Path, log: Path, timeout_s: int, what: str) -> float:
     start = time.perf_counter()
     try:
-        completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout_s, check=False)
+        completed = subprocess.run(
+            command, cwd=cwd, capture_output=True, text=True, timeout=timeout_s, check=False
+        )
     except subprocess.TimeoutExpired:
         raise BuildError(f"{what} did not finish within {timeout_s} s in {cwd}.") from None
     elapsed = time.perf_counter() - start
@@ -135,28 +139,40 @@ def csim(project: HlsProject | str | Path) -> CsimResult:
         project = load_project(project)
     directory = project.path
     if shutil.which("g++") is None:
-        raise BuildError("g++ is not on PATH; install a C++ compiler (e.g. apt install g++) to run the C-simulation.")
+        raise BuildError(
+            "g++ is not on PATH; install a C++ compiler (e.g. apt install g++) to run the C-simulation."
+        )
     if not (directory / CSIM_SOURCE).is_file():
-        raise BuildError(f"{directory / CSIM_SOURCE} is missing; rebuild the project with 'fpgacompress build'.")
+        raise BuildError(
+            f"{directory / CSIM_SOURCE} is missing; rebuild the project with 'fpgacompress build'."
+        )
     reference = load_reference(directory)
     compile_log = directory / COMPILE_LOG
-    compile_seconds = _run(compile_command(project.project_name), directory, compile_log, COMPILE_TIMEOUT_S, "g++")
+    compile_seconds = _run(
+        compile_command(project.project_name), directory, compile_log, COMPILE_TIMEOUT_S, "g++"
+    )
     trace_path = directory / TRACE_FILE
     trace_path.unlink(missing_ok=True)
-    run_seconds = _run([f"./{CSIM_BINARY}"], directory, directory / RUN_LOG, RUN_TIMEOUT_S, "The C-simulation")
+    run_seconds = _run(
+        [f"./{CSIM_BINARY}"], directory, directory / RUN_LOG, RUN_TIMEOUT_S, "The C-simulation"
+    )
     firmware = _read_trace(trace_path)
     return _compare(directory, reference, firmware, compile_seconds, run_seconds, compile_log)
 
 
 def _stack(samples: dict[int, np.ndarray], n_samples: int, name: str) -> np.ndarray:
     if sorted(samples) != list(range(n_samples)):
-        raise BuildError(f"The C-simulation wrote layer '{name}' for {len(samples)} samples, expected {n_samples}.")
+        raise BuildError(
+            f"The C-simulation wrote layer '{name}' for {len(samples)} samples, expected {n_samples}."
+        )
     return np.stack([samples[index] for index in range(n_samples)])
 
 
 def _compare(directory, reference, firmware, compile_seconds, run_seconds, compile_log) -> CsimResult:
     n_samples = reference.n_samples
-    compared = [name for name in reference.layer_outputs if name in firmware and name != reference.softmax_layer]
+    compared = [
+        name for name in reference.layer_outputs if name in firmware and name != reference.softmax_layer
+    ]
     if reference.logits_layer not in compared:
         raise BuildError(
             f"The C-simulation did not trace the logits layer '{reference.logits_layer}' "
@@ -167,8 +183,12 @@ def _compare(directory, reference, firmware, compile_seconds, run_seconds, compi
         expected = reference.layer_outputs[name].astype(np.float64).reshape(n_samples, -1)
         actual = _stack(firmware[name], n_samples, name)
         if actual.shape != expected.shape:
-            raise BuildError(f"Layer '{name}' has {actual.shape[1]} outputs in firmware and {expected.shape[1]} in Keras.")
-        differs[name] = np.any(actual != expected, axis=1)  # exact: ap_fixed -> double and float32 -> double are exact
+            raise BuildError(
+                f"Layer '{name}' has {actual.shape[1]} outputs in firmware and {expected.shape[1]} in Keras."
+            )
+        differs[name] = np.any(
+            actual != expected, axis=1
+        )  # exact: ap_fixed -> double and float32 -> double are exact
     logits_bad = differs[reference.logits_layer]
     first_sample = int(np.argmax(logits_bad)) if logits_bad.any() else None
     first_layer = None

@@ -69,7 +69,9 @@ def hls4ml_config(model, config: BuildConfig) -> dict:
     """hls4ml's ``hls_config`` for ``model`` (already through :func:`prepare_for_hls4ml`)."""
     import hls4ml
 
-    hls_config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=config.hls4ml_backend)
+    hls_config = hls4ml.utils.config_from_keras_model(
+        model, granularity="name", backend=config.hls4ml_backend
+    )
     hls_config["Model"]["ReuseFactor"] = config.reuse_factor
     hls_config["Model"]["Strategy"] = config.hls4ml_strategy
     for layer_config in hls_config["LayerName"].values():

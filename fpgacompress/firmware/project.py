@@ -36,7 +36,12 @@ import numpy as np
 from ..boards import Board, load_board
 from ..errors import BuildError, ConfigError, FpgacompressError
 from ..paths import HLS_TEMPLATES_DIR
-from .checks import check_initiation_interval, check_reuse_factor, check_supported_model, estimated_initiation_interval
+from .checks import (
+    check_initiation_interval,
+    check_reuse_factor,
+    check_supported_model,
+    estimated_initiation_interval,
+)
 from .hls_config import hls4ml_config, input_quantizer_layer, prepare_for_hls4ml
 from .settings import BuildConfig
 from .testbench import compute_reference, save_reference, write_csim_testbench
@@ -106,9 +111,13 @@ def _write_templates(directory: Path, values: dict) -> None:
 
 def _resolve_output(out_dir: Path, force: bool) -> None:
     if out_dir.exists() and not force:
-        raise ConfigError(f"Output directory {out_dir} already exists. Choose another out_dir (--out) or pass force=True (--force).")
+        raise ConfigError(
+            f"Output directory {out_dir} already exists. Choose another out_dir (--out) or pass force=True (--force)."
+        )
     if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(f"Output path {out_dir} exists and is not a directory. Choose another out_dir (--out).")
+        raise ConfigError(
+            f"Output path {out_dir} exists and is not a directory. Choose another out_dir (--out)."
+        )
 
 
 def build(
@@ -142,7 +151,9 @@ def build(
     config = config or BuildConfig()
     if board is not None:
         board_object = load_board(board)
-        config = config.model_copy(update={"board": board_object.name if not isinstance(board, Path) else str(board)})
+        config = config.model_copy(
+            update={"board": board_object.name if not isinstance(board, Path) else str(board)}
+        )
     else:
         board_object = load_board(config.board)
     out_dir = Path(out_dir)
@@ -177,14 +188,18 @@ def build(
         raise
     except Exception as error:  # hls4ml raises bare Exception / RuntimeError / AssertionError
         shutil.rmtree(temporary, ignore_errors=True)
-        raise BuildError(f"hls4ml could not write the project for {out_dir}: {type(error).__name__}: {error}") from error
+        raise BuildError(
+            f"hls4ml could not write the project for {out_dir}: {type(error).__name__}: {error}"
+        ) from error
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
     return HlsProject(out_dir, board_object, config, manifest)
 
 
-def _write_project(model, board: Board, config: BuildConfig, clock_mhz: float, max_ii: int, x, directory: Path) -> dict:
+def _write_project(
+    model, board: Board, config: BuildConfig, clock_mhz: float, max_ii: int, x, directory: Path
+) -> dict:
     import hls4ml
 
     hls_ready = prepare_for_hls4ml(model)

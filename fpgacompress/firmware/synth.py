@@ -60,7 +60,12 @@ def run_synthesis(project: HlsProject | str | Path) -> SynthesisResult:
     start = time.perf_counter()
     try:
         completed = subprocess.run(
-            [tool, "-f", "synth.tcl"], cwd=project.path, capture_output=True, text=True, timeout=SYNTH_TIMEOUT_S, check=False
+            [tool, "-f", "synth.tcl"],
+            cwd=project.path,
+            capture_output=True,
+            text=True,
+            timeout=SYNTH_TIMEOUT_S,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         raise BuildError(f"{tool} did not finish within {SYNTH_TIMEOUT_S} s in {project.path}.") from None

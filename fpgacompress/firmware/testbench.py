@@ -71,7 +71,9 @@ def fixed_point_grid(x: np.ndarray, precision: str) -> np.ndarray:
     """
     match = re.fullmatch(r"(u?)fixed<(\d+),(-?\d+)>", precision.replace(" ", ""))
     if match is None:
-        raise ConfigError(f"input_precision must look like fixed<16,6> or ufixed<8,0>. Received: {precision!r}.")
+        raise ConfigError(
+            f"input_precision must look like fixed<16,6> or ufixed<8,0>. Received: {precision!r}."
+        )
     unsigned, width, integer = match.group(1) == "u", int(match.group(2)), int(match.group(3))
     fractional = width - integer
     step = 2.0**-fractional
