@@ -1,0 +1,146 @@
+"""``fpgacompress quantize``: quantization-aware fine-tuning of a float or pruned model with QKeras."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .app import app
+from .common import prepare_output_dir
+
+
+@app.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    help="Dataset (.npz/.csv/.arff/.parquet); default: bundled sample.",
+)
+@click.option(
+    "--spec", "spec_path", type=click.Path(path_type=Path), help="YAML quantization spec (per layer)."
+)
+@click.option("--bits", type=int, help="Total bits of weights, biases and activations (instead of --spec).")
+@click.option(
+    "--integer", type=int, default=0, show_default=True, help="Integer bits (sign excluded) with --bits."
+)
+@click.option(
+    "--weights",
+    "weight_kind",
+    type=click.Choice(["fixed", "ternary", "binary"]),
+    default="fixed",
+    show_default=True,
+    help="Weight quantizer with --bits.",
+)
+@click.option(
+    "--activation-integer",
+    type=int,
+    help="Integer bits of the ReLU outputs with --bits (default: --integer).",
+)
+@click.option(
+    "--input-bits", type=int, default=16, show_default=True, help="Total bits of the input quantizer."
+)
+@click.option(
+    "--input-integer",
+    type=int,
+    default=5,
+    show_default=True,
+    help="Integer bits (sign excluded) of the input.",
+)
+@click.option(
+    "--suggest", is_flag=True, help="Choose integer bits per layer from the data, for a --bits budget."
+)
+@click.option("--epochs", type=int, default=10, show_default=True, help="Fine-tuning epochs.")
+@click.option("--batch-size", type=int, default=512, show_default=True, help="Batch size.")
+@click.option("--learning-rate", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (shuffling).")
+@click.option("--max-train", type=int, help="Use at most this many training jets.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("runs/quantize"),
+    show_default=True,
+    help="Run directory to create.",
+)
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+def quantize(
+    model_path,
+    data,
+    spec_path,
+    bits,
+    integer,
+    weight_kind,
+    activation_integer,
+    input_bits,
+    input_integer,
+    suggest,
+    epochs,
+    batch_size,
+    learning_rate,
+    seed,
+    max_train,
+    out,
+    force,
+    progress,
+):
+    """Quantize MODEL with QKeras and fine-tune it; pruned weights stay exactly zero.
+
+    Give the precision as a YAML --spec, as --bits/--integer for every layer, or as --bits --suggest
+    to pick each layer's integer bits from the observed ranges. The run directory gets the QKeras
+    model.h5 (+ input standardization), metrics, the spec, and a per-layer BOPs report.
+    """
+    from ..errors import ConfigError
+    from ..quantization.spec import QuantizationSpec, load_spec
+    from ..recipe import TrainingConfig, parse_section
+
+    if spec_path is not None and (bits is not None or suggest):
+        raise ConfigError("Give either --spec FILE or --bits N (with --suggest), not both.")
+    if spec_path is None and bits is None:
+        raise ConfigError("No precision given: pass --spec FILE, or --bits N (e.g. --bits 6 --integer 0).")
+    if suggest and weight_kind != "fixed":
+        raise ConfigError(
+            "--suggest chooses fixed-point integer bits; it cannot be combined with --weights ternary/binary."
+        )
+    config = parse_section(
+        TrainingConfig,
+        {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed},
+        "options",
+    )
+    spec = None
+    if spec_path is not None:
+        spec = load_spec(spec_path)
+    elif not suggest:
+        spec = QuantizationSpec.uniform(
+            bits,
+            integer,
+            weight_kind=weight_kind,
+            activation_integer=activation_integer,
+            input_bits=input_bits,
+            input_integer=input_integer,
+        )
+
+    prepare_output_dir(out, force)
+    from ..data import load_jets
+    from ..model_io import load_model, load_standardizer
+    from ..quantization.fine_tune import quantization_aware_training
+    from ..quantization.suggest import suggest_precision
+
+    model = load_model(model_path)
+    standardizer = load_standardizer(model_path)
+    dataset = load_jets(data)
+    if max_train is not None:
+        dataset = dataset.subsample(max_train=max_train, seed=seed)
+    if standardizer is None:
+        click.echo(
+            f"note: no {model_path.stem}.preprocessing.json beside the model; standardizing on the training split"
+        )
+    dataset, standardizer = dataset.standardized(standardizer)
+    if spec is None:
+        spec = suggest_precision(model, dataset, bits, input_bits=input_bits)
+    result = quantization_aware_training(
+        model, spec, dataset, config, standardizer=standardizer, run_dir=out, progress=progress
+    )
+    click.echo(result.report.table())
+    click.echo(f"test {result.training.metrics}")
+    click.echo(f"run directory: {out}")
