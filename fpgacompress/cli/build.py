@@ -1,0 +1,134 @@
+"""``fpgacompress build``: write an hls4ml project for a board, with a bit-exact testbench."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .app import app
+
+
+@app.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.option(
+    "--board",
+    default="serenity-vu13p",
+    show_default=True,
+    help="Board name (see 'fpgacompress boards') or a board .yaml file.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["vitis", "vivado"]),
+    default="vitis",
+    show_default=True,
+    help="HLS tool the project is for.",
+)
+@click.option(
+    "--reuse-factor",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Multiplications per multiplier; also the II in cycles.",
+)
+@click.option("--strategy", type=click.Choice(["latency", "resource"]), default="latency", show_default=True)
+@click.option(
+    "--io-type", type=click.Choice(["io_parallel", "io_stream"]), default="io_parallel", show_default=True
+)
+@click.option("--clock-mhz", type=float, help="Algorithm clock; default: the board's.")
+@click.option(
+    "--tmux",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Time-multiplexing period (new input every TMUX x 25 ns).",
+)
+@click.option("--input-precision", help="fixed<W,I> of the input, for models without an input quantizer.")
+@click.option(
+    "--n-testbench-samples", type=int, default=1000, show_default=True, help="Real jets in the testbench."
+)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    help="Jets for the testbench (test split); default: bundled sample.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("runs/firmware"),
+    show_default=True,
+    help="Project directory to create.",
+)
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@click.option(
+    "--csim", "run_csim", is_flag=True, help="Also run the bit-exact C-simulation (g++); exit 1 on mismatch."
+)
+@click.option("--synth", is_flag=True, help="Also run vitis_hls / vivado_hls if it is on PATH.")
+def build(model_path, board, backend, reuse_factor, strategy, io_type, clock_mhz, tmux, input_precision,
+          n_testbench_samples, data, out, force, run_csim, synth):  # fmt: skip
+    """Write an HLS project for MODEL (Keras/QKeras .h5 or .keras) on --board into --out.
+
+    Everything is checked before a file is written (board, layers and quantizers, reuse factor, the
+    LHC initiation-interval budget); the project appears in --out only when complete.
+    """
+    from ..firmware.settings import BuildConfig
+    from ..recipe import parse_section
+
+    config = parse_section(
+        BuildConfig,
+        {
+            "board": board,
+            "backend": backend,
+            "reuse_factor": reuse_factor,
+            "strategy": strategy,
+            "io_type": io_type,
+            "clock_mhz": clock_mhz,
+            "tmux": tmux,
+            "input_precision": input_precision,
+            "n_testbench_samples": n_testbench_samples,
+        },
+        "options",
+    )
+    from ..boards import load_board
+    from ..data import load_jets
+    from ..firmware import build as build_project
+    from ..model_io import load_model, load_standardizer
+
+    load_board(config.board)  # an unknown board is refused before the model is loaded
+    model = load_model(model_path)
+    standardizer = load_standardizer(model_path)
+    dataset = load_jets(data)
+    if standardizer is None:
+        dataset, standardizer = dataset.standardized()
+        click.echo(
+            f"note: no {model_path.stem}.preprocessing.json next to the model; inputs standardized on the data's training split."
+        )
+    project = build_project(
+        model, None, config, x_test=dataset.x_test, standardizer=standardizer, out_dir=out, force=force
+    )
+    timing = project.manifest["timing"]
+    click.echo(
+        f"project: {project.path}  ({project.board.name}, {project.board.part}, {timing['clock_mhz']:g} MHz, "
+        f"II ~{timing['estimated_initiation_interval']} of max {timing['max_initiation_interval']} cycles)"
+    )
+    exit_code = 0
+    if run_csim:
+        from ..firmware import csim
+
+        result = csim(project)
+        click.echo(result.summary())
+        exit_code = 0 if result.bit_exact else 1
+    if synth:
+        from ..firmware import run_synthesis, synthesis_tool
+
+        if synthesis_tool(project) is None:
+            tool = "vitis_hls" if config.backend == "vitis" else "vivado_hls"
+            click.echo(
+                f"synthesis: {tool} is not on PATH, so synthesis is not available here; run '{tool} -f synth.tcl' in {project.path} elsewhere."
+            )
+        else:
+            synthesis = run_synthesis(project)
+            click.echo(
+                f"synthesis: done with {synthesis.tool} in {synthesis.seconds:.0f} s; log {synthesis.log}; reports {synthesis.report_dir}"
+            )
+    return exit_code
