@@ -22,7 +22,7 @@ from fpgacompress.autoprune import (  # noqa: E402
 from fpgacompress.errors import ConfigError, ModelError  # noqa: E402
 from fpgacompress.model_io import load_model, load_standardizer, save_model  # noqa: E402
 from fpgacompress.models import build_mlp  # noqa: E402
-from fpgacompress.recipe import TrainingConfig, parse_section  # noqa: E402
+from fpgacompress.recipe import StrictConfig, TrainingConfig, parse_section  # noqa: E402
 from fpgacompress.training import train  # noqa: E402
 
 STANDARD_NAMES = ["input", "fc1", "relu1", "fc2", "relu2", "fc3", "relu3", "output", "softmax"]
@@ -158,6 +158,18 @@ def test_invalid_spec_is_a_config_error(spec_values, message):
         AutoPruneSpec(**spec_values)
     with pytest.raises(ConfigError, match=message):
         parse_section(AutoPruneSpec, spec_values, "recipe autoprune")
+
+
+def test_recipe_section_errors_name_the_dotted_path():
+    class Recipe(StrictConfig):
+        autoprune: AutoPruneSpec | None = None
+
+    with pytest.raises(ConfigError) as error:
+        parse_section(Recipe, {"autoprune": {"keep": 2.0, "epochs": 3}}, "recipe r.yaml")
+    assert str(error.value) == (
+        "Invalid recipe r.yaml: autoprune.keep: keep as a fraction must be in (0, 1]. Received: 2.0; "
+        "autoprune.epochs: unknown key"
+    )
 
 
 @pytest.mark.parametrize(

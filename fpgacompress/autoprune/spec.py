@@ -57,6 +57,10 @@ class AutoPruneSpec(StrictConfig):
         except ValidationError as error:
             raise ConfigError(format_validation_error(error, "AutoPruneSpec")) from None
 
+    # Only wraps errors: tells pydantic to skip it when validating a recipe (model_validate, nested
+    # sections), whose errors parse_section already turns into one ConfigError with dotted paths.
+    __init__.__pydantic_base_init__ = True
+
     @field_validator("keep")
     @classmethod
     def _valid_keep(cls, value):
