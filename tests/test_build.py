@@ -23,11 +23,25 @@ def _qkeras_tagger(topology=(16, 64, 32, 5), input_quantizer=True, activation="q
 
     tf.keras.utils.set_random_seed(0)
     inputs = tf.keras.Input((topology[0],), name="input")
-    x = QActivation(quantized_bits(16, 5, alpha=1), name="input_quantizer")(inputs) if input_quantizer else inputs
+    x = (
+        QActivation(quantized_bits(16, 5, alpha=1), name="input_quantizer")(inputs)
+        if input_quantizer
+        else inputs
+    )
     for index, width in enumerate(topology[1:-1], start=1):
-        x = QDense(width, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1), name=f"fc{index}")(x)
+        x = QDense(
+            width,
+            kernel_quantizer=quantized_bits(6, 0, alpha=1),
+            bias_quantizer=quantized_bits(6, 0, alpha=1),
+            name=f"fc{index}",
+        )(x)
         x = QActivation(activation, name=f"relu{index}")(x)
-    x = QDense(topology[-1], kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1), name="output")(x)
+    x = QDense(
+        topology[-1],
+        kernel_quantizer=quantized_bits(6, 0, alpha=1),
+        bias_quantizer=quantized_bits(6, 0, alpha=1),
+        name="output",
+    )(x)
     outputs = tf.keras.layers.Activation("softmax", name="softmax")(x)
     return tf.keras.Model(inputs, outputs)
 
@@ -63,7 +77,9 @@ def test_invalid_reuse_factor_is_refused_listing_valid_ones(tagger, jets_x, tmp_
     with pytest.raises(ConfigError) as error:
         build(tagger, "serenity-vu13p", BuildConfig(reuse_factor=3), x_test=jets_x, out_dir=tmp_path / "fw")
     message = str(error.value)
-    assert message.startswith("Reuse factor 3 is not valid for layer 'fc1' (16 inputs x 64 outputs); valid for it: 1, 2, 4, 8, 16, 32,")
+    assert message.startswith(
+        "Reuse factor 3 is not valid for layer 'fc1' (16 inputs x 64 outputs); valid for it: 1, 2, 4, 8, 16, 32,"
+    )
     assert "Valid for every layer: 1, 2, 4, 8, 16" in message
     assert _nothing_written(tmp_path)
 
@@ -81,9 +97,18 @@ def test_initiation_interval_over_the_lhc_budget_is_refused(tagger, jets_x, tmp_
 @pytest.mark.parametrize(
     ("make_layer", "expected"),
     [
-        (lambda: __import__("tensorflow").keras.layers.BatchNormalization(name="norm"), "Layer 'norm' of type BatchNormalization is not supported"),
-        (lambda: __import__("qkeras").QActivation("quantized_tanh(6)", name="tanh"), "Layer 'tanh' is a QActivation with 'quantized_tanh'"),
-        (lambda: __import__("tensorflow").keras.layers.Activation("sigmoid", name="sig"), "Layer 'sig' has activation 'sigmoid'. Supported: relu, linear, softmax."),
+        (
+            lambda: __import__("tensorflow").keras.layers.BatchNormalization(name="norm"),
+            "Layer 'norm' of type BatchNormalization is not supported",
+        ),
+        (
+            lambda: __import__("qkeras").QActivation("quantized_tanh(6)", name="tanh"),
+            "Layer 'tanh' is a QActivation with 'quantized_tanh'",
+        ),
+        (
+            lambda: __import__("tensorflow").keras.layers.Activation("sigmoid", name="sig"),
+            "Layer 'sig' has activation 'sigmoid'. Supported: relu, linear, softmax.",
+        ),
     ],
     ids=["batchnorm", "quantized_tanh", "sigmoid"],
 )
@@ -106,7 +131,10 @@ def test_stochastic_weight_quantizer_is_refused(jets_x, tmp_path):
 
     inputs = tf.keras.Input((16,), name="input")
     outputs = QDense(5, kernel_quantizer=stochastic_ternary(alpha=1), name="output")(inputs)
-    with pytest.raises(ModelError, match=r"kernel_quantizer 'stochastic_ternary'.*Supported weight quantizers: quantized_bits, ternary, binary"):
+    with pytest.raises(
+        ModelError,
+        match=r"kernel_quantizer 'stochastic_ternary'.*Supported weight quantizers: quantized_bits, ternary, binary",
+    ):
         build(tf.keras.Model(inputs, outputs), "serenity-vu13p", x_test=jets_x, out_dir=tmp_path / "fw")
 
 
@@ -133,7 +161,13 @@ def test_failed_build_leaves_no_directory_behind(tagger, jets_x, tmp_path, monke
 
 def test_input_precision_conflicting_with_an_input_quantizer_is_refused(tagger, jets_x, tmp_path):
     with pytest.raises(ConfigError, match="conflicts with the model's input quantizer 'input_quantizer'"):
-        build(tagger, "serenity-vu13p", BuildConfig(input_precision="fixed<12,4>"), x_test=jets_x, out_dir=tmp_path / "fw")
+        build(
+            tagger,
+            "serenity-vu13p",
+            BuildConfig(input_precision="fixed<12,4>"),
+            x_test=jets_x,
+            out_dir=tmp_path / "fw",
+        )
 
 
 def test_build_config_rejects_unknown_keys_and_bad_values():
@@ -145,7 +179,9 @@ def test_build_config_rejects_unknown_keys_and_bad_values():
         parse_section(BuildConfig, {"tmux": 0}, "build")
 
 
-@pytest.mark.parametrize(("n_in", "n_out"), [(16, 64), (64, 32), (32, 32), (32, 5), (10, 24), (24, 12), (12, 5)])
+@pytest.mark.parametrize(
+    ("n_in", "n_out"), [(16, 64), (64, 32), (32, 32), (32, 5), (10, 24), (24, 12), (12, 5)]
+)
 def test_valid_reuse_factors_match_hls4ml(n_in, n_out):
     from hls4ml.backends import get_backend
 
@@ -158,7 +194,9 @@ def test_valid_reuse_factors_match_hls4ml(n_in, n_out):
 @pytest.fixture(scope="module")
 def project(tagger, jets_x, tmp_path_factory):
     out = tmp_path_factory.mktemp("build") / "fw"
-    config = BuildConfig(board="serenity-ku15p", reuse_factor=2, strategy="resource", tmux=1, n_testbench_samples=1000)
+    config = BuildConfig(
+        board="serenity-ku15p", reuse_factor=2, strategy="resource", tmux=1, n_testbench_samples=1000
+    )
     return build(tagger, None, config, x_test=jets_x, out_dir=out)
 
 
@@ -199,7 +237,10 @@ def test_manifest_records_versions_board_settings_and_timing(project):
         "estimated_initiation_interval": 2, "max_initiation_interval": 6,
     }  # fmt: skip
     assert manifest["input_precision"] == "fixed<16,6>"
-    assert manifest["testbench"]["logits_layer"] == "output" and manifest["testbench"]["softmax_layer"] == "softmax"
+    assert (
+        manifest["testbench"]["logits_layer"] == "output"
+        and manifest["testbench"]["softmax_layer"] == "softmax"
+    )
     fc1 = next(layer for layer in manifest["layers"] if layer["name"] == "fc1")
     assert fc1["weight"] == "ap_fixed<6,1>" and fc1["reuse_factor"] == 2
     loaded = load_project(project.path)
@@ -213,9 +254,17 @@ def test_load_project_refuses_a_directory_that_is_not_a_project(tmp_path):
 
 def test_model_without_input_quantizer_uses_the_given_input_precision(jets_x, tmp_path):
     model = _qkeras_tagger(topology=(16, 8, 5), input_quantizer=False)
-    project = build(model, "zcu102", BuildConfig(input_precision="fixed<10,4>", n_testbench_samples=50), x_test=jets_x, out_dir=tmp_path / "fw")
+    project = build(
+        model,
+        "zcu102",
+        BuildConfig(input_precision="fixed<10,4>", n_testbench_samples=50),
+        x_test=jets_x,
+        out_dir=tmp_path / "fw",
+    )
     assert project.manifest["input_precision"] == "fixed<10,4>"
-    inputs = np.loadtxt(project.path / "tb_data" / "tb_input_features.dat", dtype=np.float32).astype(np.float64)
+    inputs = np.loadtxt(project.path / "tb_data" / "tb_input_features.dat", dtype=np.float32).astype(
+        np.float64
+    )
     assert inputs.shape == (50, 16)
     assert inputs.min() >= -8 and inputs.max() <= 8 - 2.0**-6
     assert np.array_equal(inputs * 64, np.floor(inputs * 64))

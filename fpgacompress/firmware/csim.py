@@ -51,7 +51,7 @@ class CsimResult:
         softmax_argmax_agreement: fraction of samples where firmware and Keras softmax pick the same class
             (``None`` without a softmax).
         softmax_max_abs_difference: largest |firmware - Keras| softmax value (``None`` without a softmax).
-        compile_seconds, run_seconds: wall time of g++ and of the simulation.
+        compile_seconds, run_seconds: wall time of g++ (0 when an up-to-date binary was reused) and of the run.
         compile_log: the g++ log kept in the project.
     """
 
@@ -91,14 +91,14 @@ class CsimResult:
         return "\n".join(lines)
 
 
-def compile_command(project_name: str) -> list[str]:
+def compile_command(project_name: str, optimization_level: int = 2) -> list[str]:
     """The g++ command that builds the testbench, run from the project directory.
 
     hls4ml's firmware reads its weights from ``WEIGHTS_DIR`` in C-simulation (faster to compile than
     weights inlined in headers); the path is relative to the project directory the binary runs in.
     """
     return [
-        "g++", "-O2", "-std=c++11", "-Ifirmware", "-Ifirmware/ap_types", '-DWEIGHTS_DIR="firmware/weights"',
+        "g++", f"-O{optimization_level}", "-std=c++11", "-Ifirmware", "-Ifirmware/ap_types", '-DWEIGHTS_DIR="firmware/weights"',
         CSIM_SOURCE, f"firmware/{project_name}.cpp", "-o", CSIM_BINARY,
     ]  # fmt: skip
 
@@ -128,8 +128,25 @@ def _read_trace(path: Path) -> dict[str, dict[int, np.ndarray]]:
     return layers
 
 
-def csim(project: HlsProject | str | Path) -> CsimResult:
+def _binary_is_current(directory: Path) -> bool:
+    binary = directory / CSIM_BINARY
+    if not binary.is_file():
+        return False
+    sources = [directory / CSIM_SOURCE, *(directory / "firmware").rglob("*")]
+    return all(source.stat().st_mtime < binary.stat().st_mtime for source in sources if source.is_file())
+
+
+def csim(
+    project: HlsProject | str | Path, *, optimization_level: int = 2, recompile: bool = False
+) -> CsimResult:
     """Compile and run the project's bit-exact testbench; compare every layer with Keras.
+
+    Args:
+        project: an :class:`HlsProject` or its directory.
+        optimization_level: g++ ``-O`` level. Fixed-point arithmetic is integer arithmetic, so the
+            level changes compile time (``-O1`` is about half of ``-O2``), never the results.
+        recompile: compile even when the binary is newer than every source (like ``make``, the
+            default reuses it).
 
     Raises:
         BuildError: g++ is missing, compilation or the run fails (the log is kept in the project),
