@@ -80,7 +80,7 @@ def test_budget_stop_returns_the_last_model_within_budget(trained, small_jets):
     data, _ = small_jets
     spec = PruneSpec(
         target_sparsity=0.94,
-        fraction_per_iteration=0.6,
+        fraction_per_iteration=0.4,
         epochs_per_iteration=1,
         accuracy_budget={"max_drop": 0.01},
     )
@@ -91,13 +91,13 @@ def test_budget_stop_returns_the_last_model_within_budget(trained, small_jets):
     )
     over = result.records[-1]
     assert not over.within_budget and over.val_accuracy < result.baseline.val_accuracy - 0.01
-    assert result.final is result.records[-2] and result.final.within_budget
+    assert result.final is result.records[-2] and result.final.within_budget and result.final.iteration >= 1
     returned_accuracy = evaluate(result.model, data.x_val, data.y_val, data.class_names).accuracy
     assert returned_accuracy == result.final.val_accuracy
     assert result.mask.sparsity == result.final.sparsity < over.sparsity
 
 
-@pytest.mark.parametrize("schedule", ["constant", "polynomial"])
+@pytest.mark.parametrize("schedule", ["constant", pytest.param("polynomial", marks=pytest.mark.slow)])
 def test_tfmot_reaches_target_with_plain_layers_and_exact_zeros(trained, small_jets, schedule):
     data, _ = small_jets
     spec = PruneSpec(
@@ -174,9 +174,10 @@ def _qkeras_tagger():
     return tf.keras.Model(inputs, outputs, name="qtagger")
 
 
-@pytest.mark.parametrize("method", ["iterative", "tfmot"])
+@pytest.mark.filterwarnings("ignore:The `keras.constraints.serialize\\(\\)` API:UserWarning")
+@pytest.mark.parametrize("method", ["iterative", pytest.param("tfmot", marks=pytest.mark.slow)])
 def test_qkeras_dense_layers_are_pruned_and_keep_zeros_through_save_load(small_jets, tmp_path, method):
-    data, _ = small_jets
+    data = small_jets[0].subsample(max_train=1500, max_test=500, seed=0)
     model = train(_qkeras_tagger(), data, QUICK, progress=False).model
     spec = PruneSpec(
         method=method,
