@@ -65,7 +65,12 @@ class AccuracyBudget(StrictConfig):
 
 
 class LayerOverride(StrictConfig):
-    """Per-layer settings: a different cut rate, or a cap on how sparse this layer may become."""
+    """Per-layer settings: a different cut rate, or a cap on how sparse this layer may become.
+
+    ``fraction_per_iteration`` applies to ``scope='layer'`` only (a global threshold has one rate);
+    ``max_sparsity`` applies to both scopes and to TF-MOT, whose other layers then prune harder so
+    the model as a whole still reaches ``target_sparsity``.
+    """
 
     fraction_per_iteration: float | None = Field(None, gt=0, lt=1)
     max_sparsity: float | None = None
