@@ -19,6 +19,7 @@ from fpgacompress.autoprune import (  # noqa: E402
     node_masks,
     reduce_network,
 )
+from fpgacompress.autoprune.schedule import sharpness_at  # noqa: E402
 from fpgacompress.errors import ConfigError, ModelError  # noqa: E402
 from fpgacompress.model_io import load_model, load_standardizer, save_model  # noqa: E402
 from fpgacompress.models import build_mlp  # noqa: E402
@@ -59,6 +60,11 @@ def test_soft_gates_open_exactly_k_above_one_half():
     assert mask.kept_indices().tolist() == [0, 2, 4]
     assert np.count_nonzero(mask.gate_values()) == 3
     np.testing.assert_array_equal(mask.gate_values()[[0, 2, 4]], gates[[0, 2, 4]])  # no jump for kept nodes
+
+
+def test_sharpness_ramps_geometrically_then_holds():
+    values = [sharpness_at(epoch, 5, 1.0, 16.0) for epoch in range(7)]
+    assert values == pytest.approx([1.0, 2.0, 4.0, 8.0, 16.0, 16.0, 16.0])
 
 
 @pytest.mark.parametrize("suffix", [".h5", ".keras"])

@@ -148,8 +148,10 @@ def autoprune(
 
     feature_ranking = None
     if any(layer.name == INPUT_MASK_NAME for layer in masked.layers):
-        scores = masked.get_layer(INPUT_MASK_NAME).scores.numpy()
-        feature_ranking = tuple(data.feature_names[i] for i in np.argsort(-scores, kind="stable"))
+        # Kept features first (the hard mask decides), each group ordered by its learned score.
+        input_mask = masked.get_layer(INPUT_MASK_NAME)
+        order = np.lexsort((-input_mask.scores.numpy(), input_mask.gate_values() == 0))
+        feature_ranking = tuple(data.feature_names[i] for i in order)
 
     reduced_model, metrics_retrained = reduction.model, None
     if spec.retrain != "none":
