@@ -67,6 +67,8 @@ def test_bits_on_ternary_and_typos_are_errors(model):
         QuantizationSpec.parse({"default": {"weight": {"kind": "ternary", "bits": 4}}})
     with pytest.raises(ConfigError, match=r"layer_name\.fc1\.wieght: unknown key"):
         QuantizationSpec.parse({"layer_name": {"fc1": {"wieght": {"bits": 6}}}})
+    with pytest.raises(ConfigError, match=r"threshold applies to kind 'ternary' only; received kind='fixed'"):
+        QuantizationSpec.parse({"default": {"weight": {"bits": 6, "threshold": 0.1}}})
     with pytest.raises(ConfigError, match=r"unknown layer type 'Conv2D'"):
         QuantizationSpec.parse({"layer_type": {"Conv2D": {"weight": {"bits": 6}}}})
     spec = QuantizationSpec.parse({"layer_name": {"relu1": {"weight": {"bits": 6}}}})
@@ -280,3 +282,20 @@ def test_suggest_precision_follows_weight_and_activation_ranges(model, small_jet
     spec.resolve(model)  # every suggested name is a layer of the model
     with pytest.raises(ConfigError, match="total_bits must be between 2 and 32; received 1"):
         suggest_precision(model, data, total_bits=1)
+
+
+def test_ternary_suggestion_sets_thresholds_and_widens_relu_ranges(model, small_jets):
+    from fpgacompress.quantization import quantize, suggest_precision
+    from fpgacompress.quantization.convert import quantized_kernel
+
+    data, _ = small_jets
+    fixed = suggest_precision(model, data, total_bits=8)
+    ternary = suggest_precision(model, data, total_bits=8, weight_kind="ternary")
+    kernel = model.get_layer("fc2").kernel.numpy()
+    assert ternary.layer_name["fc2"].weight.threshold == pytest.approx(0.7 * np.abs(kernel).mean())
+    # +-1 weights are far larger than LeCun-uniform ones: the ReLU after them needs more integer bits
+    assert ternary.layer_name["relu2"].activation.integer > fixed.layer_name["relu2"].activation.integer
+    quantized = quantize(model, ternary)
+    levels = quantized_kernel(quantized.get_layer("fc2"))
+    assert set(np.unique(levels)) == {-1.0, 0.0, 1.0}  # QAT starts with live weights, not all zeros
+    assert 0.2 < np.mean(levels != 0) < 0.8

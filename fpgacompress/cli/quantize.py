@@ -98,10 +98,6 @@ def quantize(
         raise ConfigError("Give either --spec FILE or --bits N (with --suggest), not both.")
     if spec_path is None and bits is None:
         raise ConfigError("No precision given: pass --spec FILE, or --bits N (e.g. --bits 6 --integer 0).")
-    if suggest and weight_kind != "fixed":
-        raise ConfigError(
-            "--suggest chooses fixed-point integer bits; it cannot be combined with --weights ternary/binary."
-        )
     config = parse_section(
         TrainingConfig,
         {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed},
@@ -137,7 +133,7 @@ def quantize(
         )
     dataset, standardizer = dataset.standardized(standardizer)
     if spec is None:
-        spec = suggest_precision(model, dataset, bits, input_bits=input_bits)
+        spec = suggest_precision(model, dataset, bits, input_bits=input_bits, weight_kind=weight_kind)
     result = quantization_aware_training(
         model, spec, dataset, config, standardizer=standardizer, run_dir=out, progress=progress
     )

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import ConfigError, ModelError
 from .spec import QuantizationSpec, QuantizationTable
 
-__all__ = ["quantize", "quantized_kernel", "layer_kind", "INPUT_QUANTIZER_NAME"]
+__all__ = ["quantize", "quantized_kernel", "layer_chain", "layer_kind", "INPUT_QUANTIZER_NAME"]
 
 INPUT_QUANTIZER_NAME = "input_quantizer"
 _SUPPORTED = "an input, Dense layers (linear activation) and Activation layers (relu, softmax, linear)"
@@ -61,7 +61,7 @@ def quantize(model, spec: QuantizationSpec | QuantizationTable):
 
     from ..pruning.mask import KernelMask
 
-    chain = _layer_chain(model)
+    chain = layer_chain(model)
     table = spec.resolve(model) if isinstance(spec, QuantizationSpec) else spec
 
     inputs = tf.keras.Input(shape=model.input_shape[1:], name=_input_name(model))
@@ -107,7 +107,7 @@ def _input_name(model) -> str:
     return first.name if layer_kind(first) == "Input" else "input"
 
 
-def _layer_chain(model) -> list:
+def layer_chain(model) -> list:
     """The model's layers after the input, checked to be a single chain of supported layers."""
     import tensorflow as tf
 

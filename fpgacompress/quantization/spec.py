@@ -100,11 +100,14 @@ class WeightQuantizer(StrictConfig):
 
     Ternary and binary weights take no ``bits``/``integer``: they are 2 and 1 bits wide and need
     no multiplier in the firmware. ``binary`` has no zero, so it cannot hold pruned weights.
+    ``threshold`` (ternary only, QKeras default 0.33) is the magnitude from which a weight becomes
+    +-1; float weights are often all below 0.33, so :func:`suggest_precision` sets it per layer.
     """
 
     kind: Literal["fixed", "ternary", "binary"] = "fixed"
     bits: int | None = Field(None, ge=2, le=32)
     integer: int | None = Field(None, ge=0)
+    threshold: float | None = Field(None, gt=0, description="ternary only: |w| >= threshold becomes +-1")
     alpha: Any = 1
 
     @field_validator("alpha")
@@ -124,6 +127,8 @@ class WeightQuantizer(StrictConfig):
             raise ValueError(
                 f"kind '{self.kind}' has a fixed width of {self.total_bits} bit(s); remove bits/integer"
             )
+        if self.threshold is not None and self.kind != "ternary":
+            raise ValueError(f"threshold applies to kind 'ternary' only; received kind={self.kind!r}")
         return self
 
     @property
@@ -137,8 +142,8 @@ class WeightQuantizer(StrictConfig):
         """The QKeras quantizer; alpha is passed explicitly (QDense would otherwise set 'auto_po2')."""
         from qkeras import binary, quantized_bits, ternary
 
-        if self.kind == "ternary":
-            return ternary(alpha=1)
+        if self.kind == "ternary":  # hls4ml applies this same QKeras quantizer to the weights: bit-exact
+            return ternary(alpha=1, threshold=self.threshold)
         if self.kind == "binary":
             return binary(alpha=1)
         return quantized_bits(self.bits, self.integer or 0, alpha=1)

@@ -6,23 +6,25 @@ the largest kernel and bias magnitude of each Dense layer, a high quantile of ea
 on the training jets, and a high quantile of the standardized inputs — each times ``headroom``
 (training moves weights and unseen jets stretch activations). Quantiles rather than maxima for
 the activations and inputs, because a handful of outlier jets would otherwise cost every jet a bit.
+Activations are observed in a NumPy forward pass with the kernels already quantized.
 
 Example:
     >>> spec = suggest_precision(model, data, total_bits=8)
-    >>> spec.layer_name["fc1"].weight
-    WeightQuantizer(kind='fixed', bits=8, integer=1, alpha=1)
+    >>> spec.layer_name["fc1"].weight.describe(), spec.layer_name["relu1"].activation.describe()
+    ('fixed<8,1>', 'ufixed<8,3>')
 """
 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 
 from ..data import Dataset
 from ..errors import ConfigError
-from .convert import layer_kind
-from .spec import QuantizationSpec
+from .convert import layer_chain, layer_kind
+from .spec import QuantizationSpec, WeightQuantizer
 
 __all__ = ["suggest_precision", "integer_bits"]
 
@@ -51,16 +53,26 @@ def suggest_precision(
     headroom: float = 1.25,
     quantile: float = 0.9999,
     input_bits: int | None = None,
+    activation_bits: int | None = None,
+    weight_kind: Literal["fixed", "ternary", "binary"] = "fixed",
 ) -> QuantizationSpec:
     """A :class:`QuantizationSpec` with ``total_bits`` everywhere and integer bits per layer from data.
+
+    Activation ranges are observed with the weights *as they will be quantized*: ternary and
+    binary weights are +-1, far larger than typical float weights, so their ReLUs need many more
+    integer bits than the float model's. Ternary thresholds are set per layer to
+    ``0.7 * mean(|w|)`` (Ternary Weight Networks, Li & Liu 2016), so QAT starts with the larger
+    weights at +-1 instead of every weight at 0.
 
     Args:
         model: the float Keras MLP (``Dense`` + separate ReLU ``Activation`` layers).
         data: the *standardized* dataset the model was trained on (its training split is used).
-        total_bits: the bit budget of every weight, bias and activation (2 to 32).
+        total_bits: the bit budget of every fixed-point weight, bias and activation (2 to 32).
         headroom: factor (>= 1) applied to every observed magnitude before choosing integer bits.
         quantile: the fraction of training jets whose activations and inputs must not saturate.
         input_bits: total bits of the input quantizer; ``None`` uses ``total_bits``.
+        activation_bits: total bits of every ReLU output; ``None`` uses ``total_bits``.
+        weight_kind: ``fixed`` (``total_bits`` wide), ``ternary`` or ``binary`` kernels.
     """
     if not 2 <= total_bits <= 32:
         raise ConfigError(f"total_bits must be between 2 and 32; received {total_bits}.")
@@ -68,52 +80,61 @@ def suggest_precision(
         raise ConfigError(f"headroom must be >= 1 (a factor on observed ranges); received {headroom}.")
     if not 0 < quantile <= 1:
         raise ConfigError(f"quantile must be in (0, 1]; received {quantile}.")
+    if weight_kind not in ("fixed", "ternary", "binary"):
+        raise ConfigError(f"weight_kind must be fixed, ternary or binary; received {weight_kind!r}.")
     input_bits = input_bits or total_bits
+    activation_bits = activation_bits or total_bits
     x = np.asarray(data.x_train[:_MAX_JETS], dtype=np.float32)
     if x.shape[1:] != tuple(model.input_shape[1:]):
         raise ConfigError(
             f"The data has {x.shape[1]} features but the model expects input shape {model.input_shape[1:]}."
         )
 
+    def fixed(magnitude: float, bits: int, signed: bool = True) -> dict:
+        return {"bits": bits, "integer": integer_bits(magnitude * headroom, bits, signed=signed)}
+
     layer_name: dict[str, dict] = {}
-    relus = [layer for layer in model.layers if layer_kind(layer) == "Activation"]
-    for layer, output in zip(relus, _layer_outputs(model, relus, x), strict=True):
-        magnitude = float(np.quantile(output, quantile)) * headroom
-        layer_name[layer.name] = {
-            "activation": {"bits": total_bits, "integer": integer_bits(magnitude, total_bits, signed=False)}
-        }
-    for layer in model.layers:
-        if layer_kind(layer) != "Dense":
-            continue
-        weights = {
-            "weight": layer.kernel.numpy(),
-            "bias": layer.bias.numpy() if layer.use_bias else np.zeros(1),
-        }
-        layer_name[layer.name] = {
-            field: {
-                "bits": total_bits,
-                "integer": integer_bits(float(np.abs(values).max()) * headroom, total_bits, signed=True),
+    input_magnitude = float(np.quantile(np.abs(x), quantile))
+    x_float = x
+    for layer in layer_chain(model):
+        kind = layer_kind(layer)
+        if kind == "Dense":
+            kernel = layer.kernel.numpy()
+            bias = layer.bias.numpy() if layer.use_bias else np.zeros(kernel.shape[1], np.float32)
+            weight = _weight_quantizer(kernel, weight_kind, total_bits, fixed)
+            quantized = np.asarray(WeightQuantizer(**weight).build()(kernel))
+            # +-1 weights scale a layer's output up; its bias must be able to grow by the same factor
+            scale = _typical(x @ quantized) / max(_typical(x_float @ kernel), 1e-12)
+            layer_name[layer.name] = {
+                "weight": weight,
+                "bias": fixed(float(np.abs(bias).max()) * scale, total_bits),
             }
-            for field, values in weights.items()
-        }
-    input_magnitude = float(np.quantile(np.abs(x), quantile)) * headroom
+            x, x_float = x @ quantized + bias * scale, x_float @ kernel + bias
+        elif kind == "Activation":
+            x, x_float = np.maximum(x, 0), np.maximum(x_float, 0)
+            magnitude = float(np.quantile(x, quantile))
+            layer_name[layer.name] = {"activation": fixed(magnitude, activation_bits, signed=False)}
     payload = {
-        "input": {"bits": input_bits, "integer": integer_bits(input_magnitude, input_bits, signed=True)},
+        "input": fixed(input_magnitude, input_bits),
         "default": {
             "weight": {"bits": total_bits, "integer": 0},
             "bias": {"bits": total_bits, "integer": 0},
-            "activation": {"bits": total_bits, "integer": 0},
+            "activation": {"bits": activation_bits, "integer": 0},
         },
         "layer_name": layer_name,
     }
     return QuantizationSpec.parse(payload, "suggested precision")
 
 
-def _layer_outputs(model, layers: list, x: np.ndarray) -> list[np.ndarray]:
-    import tensorflow as tf
+def _typical(values: np.ndarray) -> float:
+    return float(np.mean(np.abs(values)))
 
-    if not layers:
-        return []
-    probe = tf.keras.Model(model.inputs, [layer.output for layer in layers])
-    outputs = probe.predict(x, batch_size=4096, verbose=0)
-    return outputs if isinstance(outputs, list) else [outputs]
+
+def _weight_quantizer(kernel: np.ndarray, weight_kind: str, total_bits: int, fixed) -> dict:
+    if weight_kind == "ternary":
+        nonzero = np.abs(kernel[kernel != 0])
+        threshold = 0.7 * float(nonzero.mean()) if nonzero.size else 0.5
+        return {"kind": "ternary", "threshold": threshold}
+    if weight_kind == "binary":
+        return {"kind": "binary"}
+    return fixed(float(np.abs(kernel).max()), total_bits)
