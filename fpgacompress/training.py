@@ -21,7 +21,7 @@ from .data import Dataset, Standardizer
 from .metrics import Metrics, evaluate
 from .recipe import TrainingConfig
 
-__all__ = ["TrainResult", "train", "train_recipe", "prepare_data", "compile_model", "save_run"]
+__all__ = ["TrainResult", "train", "train_recipe", "prepare_data", "check_topology_fits", "compile_model", "save_run"]
 
 
 @dataclass
@@ -135,7 +135,7 @@ def train_recipe(recipe, run_dir: str | Path | None = None, *, progress: bool = 
 
     data, standardizer = prepare_data(recipe.data)
     topology = parse_topology(recipe.model.topology)
-    _check_topology_fits(topology, data)
+    check_topology_fits(topology, data)
     model = build_mlp(
         topology,
         activation=recipe.model.activation,
@@ -146,7 +146,7 @@ def train_recipe(recipe, run_dir: str | Path | None = None, *, progress: bool = 
     return train(model, data, recipe.training, standardizer=standardizer, run_dir=run_dir, progress=progress)
 
 
-def _check_topology_fits(topology, data: Dataset) -> None:
+def check_topology_fits(topology, data: Dataset) -> None:
     from .errors import ConfigError
 
     if topology.n_inputs != data.n_features or topology.n_outputs != data.n_classes:
