@@ -28,11 +28,20 @@ from fpgacompress.estimate.coefficients import (
     EstimatorCoefficients,
     save_coefficients,
 )
-from fpgacompress.estimate.estimator import estimate_design, layer_features
+from fpgacompress.estimate.estimator import (
+    TABLE_FUNCTIONS,
+    design_glue_features,
+    estimate_design,
+    layer_features,
+)
+from fpgacompress.estimate.hardware_model import count_dense
+from fpgacompress.estimate.layers import ActivationSpec, DenseSpec
 from fpgacompress.estimate.project_reader import read_hls_project
+from fpgacompress.estimate.timing import elementwise_latency_cycles, schedule_dense
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYER_QUANTITIES = ("lut", "ff", "latency")
+GLUE_FEATURES = ("per_layer", "pipelined_dense", "constant")
 
 
 def load_calibration_set(reports_dir: Path) -> list[dict]:
@@ -67,19 +76,105 @@ def load_calibration_set(reports_dir: Path) -> list[dict]:
     return designs
 
 
+# Search ranges of the dense-layer delays (ns on a Zynq-7000 -1) and cycle offsets: physical bounds.
+TIMING_GRID = {
+    "multiplier_dsp_ns": np.arange(0.5, 8.01, 0.125),
+    "multiplier_lut_ns": np.arange(0.5, 8.01, 0.125),
+    "adder_ns": np.arange(0.2, 4.01, 0.05),
+    "chained_adder_ns": np.arange(0.2, 4.01, 0.02),
+    "layer_overhead_cycles": np.arange(-2.0, 4.01, 1.0),
+    "serial_tail_cycles": np.arange(0.0, 8.01, 1.0),
+}
+FIXED_TIMING = {"adder_per_bit_ns": 0.025}  # 7-series CARRY4: about 0.1 ns per 4 bits of carry chain
+
+
+def dense_rows(designs: list[dict], base: EstimatorCoefficients) -> dict[str, list]:
+    """(layer, counts, design spec, csynth latency) of every dense layer, per HLS tool."""
+    rows: dict[str, list] = {}
+    for design in designs:
+        spec = design["spec"]
+        for layer in spec.layers:
+            if isinstance(layer, DenseSpec):
+                counts = count_dense(layer, base, spec.multiplier_binding)
+                truth = design["layers"][layer.name]["latency_cycles_max"]
+                rows.setdefault(spec.hls_tool, []).append((layer, counts, spec, truth))
+    return rows
+
+
+def _timing_error(rows: list, timing: dict) -> float:
+    return sum(
+        abs(schedule_dense(layer, counts, spec, timing).latency_cycles - truth)
+        for layer, counts, spec, truth in rows
+    )
+
+
+def fit_dense_timing(rows: list, start: dict | None = None, sweeps: int = 6) -> dict[str, float]:
+    """Delays and cycle offsets minimising the absolute cycle error of every dense layer.
+
+    Coordinate descent over physically bounded grids (the error is a step function of each delay,
+    so gradients are useless) from ``start`` (default: the middle of each range); ties go to the
+    value nearest the start, so a delay the data does not constrain stays where it started. The
+    tool with fewer examples starts from the other tool's delays: same devices, other scheduler.
+    """
+    start = start or {name: float(np.median(grid)) for name, grid in TIMING_GRID.items()}
+    timing = dict(start) | FIXED_TIMING
+    best = _timing_error(rows, timing)
+    for _ in range(sweeps):
+        improved = False
+        for name, grid in TIMING_GRID.items():
+            for value in sorted(grid, key=lambda v, name=name: abs(v - start[name])):
+                candidate = timing | {name: float(value)}
+                error = _timing_error(rows, candidate)
+                if error < best:
+                    best, timing, improved = error, candidate, True
+        if not improved:
+            break
+    return {name: round(value, 4) for name, value in timing.items()}
+
+
+def elementwise_rows(designs: list[dict]) -> dict[str, list]:
+    """(design spec, csynth latency) of every element-wise layer (ReLU, batch-norm), per HLS tool."""
+    rows: dict[str, list] = {}
+    for design in designs:
+        spec = design["spec"]
+        for layer in spec.layers:
+            if isinstance(layer, ActivationSpec) and layer.function not in TABLE_FUNCTIONS:
+                truth = design["layers"][layer.name]["latency_cycles_max"]
+                rows.setdefault(spec.hls_tool, []).append((spec, truth))
+    return rows
+
+
+def fit_elementwise_delay(rows: list) -> float:
+    """The element-wise delay (ns) minimising the absolute cycle error; the smallest among ties."""
+    grid = TIMING_GRID["adder_ns"]
+    errors = [
+        sum(abs(elementwise_latency_cycles(spec, value) - truth) for spec, truth in rows) for value in grid
+    ]
+    return round(float(grid[int(np.argmin(errors))]), 4)
+
+
 def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficients:
-    """Non-negative least squares per (tool, layer kind, quantity), weighted to minimise relative error."""
+    """Dense timing by grid search, then non-negative least squares per (tool, layer kind, quantity)."""
+    tools: dict = {}
+    by_tool = dense_rows(designs, base)
+    start = None
+    for tool in sorted(by_tool, key=lambda name: -len(by_tool[name])):
+        tools[tool] = {"dense_timing": fit_dense_timing(by_tool[tool], start)}
+        start = start or tools[tool]["dense_timing"]
+    for tool, rows in elementwise_rows(designs).items():
+        tools.setdefault(tool, {})["elementwise_timing"] = {"elementwise_ns": fit_elementwise_delay(rows)}
+    with_timing = replace(base, tools=tools)
     rows: dict[tuple, list] = {}
     for design in designs:
         spec = design["spec"]
         for layer in spec.layers:
-            features = layer_features(layer, spec, base)
+            features = layer_features(layer, spec, with_timing)
             truth = design["layers"][layer.name]
             targets = {"lut": truth["LUT"], "ff": truth["FF"], "latency": truth["latency_cycles_max"]}
             for quantity in LAYER_QUANTITIES:
-                key = (spec.hls_tool, f"{features['kind']}_{quantity}")
-                rows.setdefault(key, []).append((features[quantity], targets[quantity]))
-    tools: dict = {}
+                if features[quantity]:
+                    key = (spec.hls_tool, f"{features['kind']}_{quantity}")
+                    rows.setdefault(key, []).append((features[quantity], targets[quantity]))
     for (tool, quantity), samples in sorted(rows.items()):
         names = sorted({name for features, _ in samples for name in features})
         matrix = np.array(
@@ -105,10 +200,13 @@ def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficien
             partial = estimate_design(
                 design["spec"], coefficients=replace(fitted, tools=_without_design(tools))
             )
-            matrix.append([len(design["spec"].layers), 1.0])
+            glue = design_glue_features(design["spec"], partial.layers)
+            matrix.append([glue[name] for name in GLUE_FEATURES])
             target.append(design["total"]["latency_cycles_max"] - partial.totals.latency_cycles)
         solution = _least_absolute_deviations(np.array(matrix), np.array(target, dtype=float))
-        tools[tool]["design_latency"] = {"per_layer": float(solution[0]), "constant": float(solution[1])}
+        tools[tool]["design_latency"] = {
+            name: float(value) for name, value in zip(GLUE_FEATURES, solution, strict=True)
+        }
     return replace(base, tools=tools)
 
 
@@ -142,7 +240,7 @@ def hls4ml_dsp_rule(spec) -> int:
 
 def cross_validate(designs: list[dict], base: EstimatorCoefficients) -> dict:
     """Leave-one-network-out: refit without every design of a network, predict that network's designs."""
-    errors = {"lut": [], "ff": [], "dsp": [], "latency": [], "hls4ml_dsp": []}
+    errors = {"lut": [], "ff": [], "dsp": [], "latency": [], "hls4ml_dsp": [], "dense_latency": []}
     per_design = []
     for network in sorted({d["network"] for d in designs}):
         training = [d for d in designs if d["network"] != network]
@@ -151,7 +249,12 @@ def cross_validate(designs: list[dict], base: EstimatorCoefficients) -> dict:
             tool = design["spec"].hls_tool
             if tool not in coefficients.tools:
                 continue
-            predicted = estimate_design(design["spec"], coefficients=coefficients).totals
+            report = estimate_design(design["spec"], coefficients=coefficients)
+            predicted = report.totals
+            for layer, row in zip(design["spec"].layers, report.layers, strict=False):
+                if isinstance(layer, DenseSpec):
+                    truth_cycles = design["layers"][layer.name]["latency_cycles_max"]
+                    errors["dense_latency"].append(abs(row.latency_cycles - truth_cycles))
             truth = design["total"]
             row = {"id": design["id"], "network": network}
             for quantity, key in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP")):
@@ -171,6 +274,11 @@ def cross_validate(designs: list[dict], base: EstimatorCoefficients) -> dict:
         "median_relative_error_dsp_hls4ml_rule": statistics.median(errors["hls4ml_dsp"]),
         "median_absolute_error_latency_cycles": statistics.median(errors["latency"]),
         "fraction_latency_within_2_cycles": float(np.mean(np.array(errors["latency"]) <= 2)),
+        "median_absolute_error_dense_layer_latency_cycles": statistics.median(errors["dense_latency"]),
+        "fraction_dense_layer_latency_within_2_cycles": float(
+            np.mean(np.array(errors["dense_latency"]) <= 2)
+        ),
+        "n_dense_layers": len(errors["dense_latency"]),
         "n_designs": len(per_design),
     }
     return {"summary": summary, "designs": per_design}

@@ -43,12 +43,19 @@ class EstimatorCoefficients:
     calibration: dict = field(default_factory=dict)
 
     def model(self, tool: str, quantity: str) -> dict[str, float]:
-        """The linear model of ``quantity`` for ``tool`` (empty when never calibrated: predicts 0)."""
+        """The model of ``quantity`` for ``tool``.
+
+        When the calibration set had no example of that quantity for this tool (a softmax under
+        Vivado HLS once a network is left out), the other tool's model stands in: same device
+        physics, different scheduler, better than predicting zero. Empty when no tool has it.
+        """
         if tool not in self.tools:
             raise ConfigError(
                 f"No estimator coefficients for HLS tool {tool!r}. Available: {', '.join(sorted(self.tools))}."
             )
-        return self.tools[tool].get(quantity, {})
+        if quantity in self.tools[tool]:
+            return self.tools[tool][quantity]
+        return next((models[quantity] for models in self.tools.values() if quantity in models), {})
 
 
 def load_coefficients(path=None) -> EstimatorCoefficients:

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -19,10 +20,23 @@ from .coefficients import EstimatorCoefficients, load_coefficients
 from .hardware_model import count_dense
 from .layers import DenseSpec, DesignSpec, LayerSpec
 from .report import LayerResources, ResourceReport
+from .streams import stream_fifos
+from .timing import device_speed_factor, elementwise_latency_cycles, schedule_dense, usable_period_ns
 
-__all__ = ["estimate", "estimate_design", "layer_features", "TABLE_FUNCTIONS"]
+__all__ = [
+    "estimate",
+    "estimate_design",
+    "layer_features",
+    "design_glue_features",
+    "TABLE_FUNCTIONS",
+    "LUT_PER_MULTIPLIER_BIT",
+]
 
 TABLE_FUNCTIONS = ("softmax", "sigmoid", "tanh")
+LUT_PER_MULTIPLIER_BIT = 0.55
+"""LUTs per ``input bit x weight bit`` of a general (non-constant) multiplier built in fabric: a
+W1 x W2 array multiplier needs about W1*W2/2 LUT6 with their carry chains. Not calibrated (only the
+resource strategy builds general multipliers; the calibration set has none)."""
 _BRAM_18K_BITS = 18 * 1024
 
 
@@ -31,30 +45,41 @@ def _predict(model: dict[str, float], features: dict[str, float]) -> float:
 
 
 def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: EstimatorCoefficients) -> dict:
-    """Exact counts (dsp, bram_18k) and linear-model features (lut, ff, latency) of one layer.
+    """Exact counts (dsp, bram_18k), the dense schedule, and linear-model features (lut, ff, latency).
 
     Returns:
         ``{"kind": ..., "dsp": int, "bram_18k": int, "reuse_factor": int, "lut": {...}, "ff": {...},
-        "latency": {...}}`` where the three dicts map feature names to values.
+        "latency": {...}, "timing": DenseTiming | None, "fixed_lut": int}`` where the three dicts map
+        feature names to values, ``timing`` is the scheduled dense layer (``latency`` is then empty)
+        and ``fixed_lut`` is LUT cost from uncalibrated physics (resource-strategy LUT multipliers).
     """
-    per_ns = 1.0 / design.clock_period_ns
+    # Cycles of fixed logic scale with its delay (device speed) over the usable clock period.
+    per_ns = device_speed_factor(design.part) / usable_period_ns(design.clock_period_ns)
     if isinstance(layer, DenseSpec):
         counts = count_dense(layer, coefficients, design.multiplier_binding)
-        reuse_steps = math.log2(layer.reuse_factor)
+        timing = schedule_dense(layer, counts, design, coefficients.model(design.hls_tool, "dense_timing"))
+        tree_cycles = max(0, timing.latency_cycles - timing.multiply_stages)
+        tree_registers = min(1.0, tree_cycles / max(counts.adder_tree_levels, 1))
+        registered = 1.0 if timing.latency_cycles > 0 else 0.0
         return {
             "kind": "dense",
             "dsp": counts.dsp_products,
-            "bram_18k": 0,
+            "bram_18k": counts.weight_bram_18k,
             "reuse_factor": layer.reuse_factor,
             "lut": {"shift_add_bits": counts.shift_add_bits, "accumulate_bits": counts.accumulate_bits},
-            "ff": {"shift_add_bits": counts.shift_add_bits, "accumulate_bits": counts.accumulate_bits},
-            "latency": {
-                "adder_levels_per_ns": counts.adder_tree_levels * per_ns,
-                "multiply_stage_per_ns": per_ns if counts.dsp_products else 0.0,
-                "reuse_steps": reuse_steps,
+            # Registers = pipeline stages x datapath width: the adder tree's registered levels, the
+            # products when the multipliers end a stage, the outputs held over the layer's latency.
+            "ff": {
+                "registered_accumulate_bits": counts.accumulate_bits * tree_registers * registered,
+                "registered_product_bits": counts.product_bits * min(timing.multiply_stages, 2) * registered,
+                "output_bits_cycles": layer.n_out * layer.accum_type.width * timing.latency_cycles,
             },
+            "latency": {},
+            "timing": timing,
+            "fixed_lut": round(LUT_PER_MULTIPLIER_BIT * counts.general_multiplier_bits),
         }
     element_bits = layer.n_in * layer.input_type.width
+    stream_cycles = 2 if layer.io_type == "io_stream" else 0
     if layer.function in TABLE_FUNCTIONS:
         fabric = design.multiplier_binding == "fabric"
         tables = 2 if layer.function == "softmax" else 1
@@ -74,7 +99,13 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
             "latency": {
                 "table_stage_per_ns": per_ns,
                 "table_levels_per_ns": math.log2(max(layer.n_in, 2)) * per_ns,
+                # The sum of the exponentials is a tree of registered adders: a cycle per level at any clock.
+                "table_levels": math.log2(max(layer.n_in, 2)),
+                "dsp_multiply_per_ns": 0.0 if fabric else per_ns,
             },
+            "timing": None,
+            "fixed_lut": 0,
+            "stream_cycles": stream_cycles,
         }
     return {
         "kind": "elementwise",
@@ -83,8 +114,53 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
         "reuse_factor": 1,
         "lut": {"elementwise_bits": element_bits},
         "ff": {"elementwise_bits": element_bits},
-        "latency": {"elementwise_stage_per_ns": per_ns},
+        "latency": {},
+        "timing": None,
+        "fixed_lut": 0,
+        "stream_cycles": stream_cycles,
     }
+
+
+def _layer_row(layer: LayerSpec, design: DesignSpec, coefficients: EstimatorCoefficients) -> LayerResources:
+    tool = design.hls_tool
+    features = layer_features(layer, design, coefficients)
+    kind = features["kind"]
+    timing = features["timing"]
+    if timing is not None:
+        latency, ii = timing.latency_cycles, timing.ii
+    elif kind == "elementwise":
+        elementwise_ns = coefficients.model(tool, "elementwise_timing").get("elementwise_ns", 0.0)
+        latency, ii = elementwise_latency_cycles(design, elementwise_ns) + features["stream_cycles"], 1
+    else:
+        latency = max(0, round(_predict(coefficients.model(tool, f"{kind}_latency"), features["latency"])))
+        latency += features["stream_cycles"]
+        ii = 1
+    lut = max(0, round(_predict(coefficients.model(tool, f"{kind}_lut"), features["lut"])))
+    return LayerResources(
+        name=layer.name,
+        dsp=int(features["dsp"]),
+        lut=lut + features["fixed_lut"],
+        ff=max(0, round(_predict(coefficients.model(tool, f"{kind}_ff"), features["ff"]))),
+        bram_18k=int(features["bram_18k"]),
+        latency_cycles=latency,
+        ii=ii,
+    )
+
+
+def design_glue_features(design: DesignSpec, rows) -> dict[str, float]:
+    """Features of the cycles the top function adds around its layer calls.
+
+    Each call boundary may be registered (``per_layer``); a dense layer pipelined at II=1 inside the
+    pipelined top gets an extra input register (``pipelined_dense``: +1 cycle per such layer in the
+    Vitis HLS designs at reuse factor 1 against their reuse-factor-2 twins with identical layer
+    latencies).
+    """
+    pipelined_dense = sum(
+        1
+        for layer, row in zip(design.layers, rows, strict=False)
+        if isinstance(layer, DenseSpec) and row.ii == 1
+    )
+    return {"per_layer": float(len(rows)), "pipelined_dense": float(pipelined_dense), "constant": 1.0}
 
 
 def estimate_design(
@@ -93,31 +169,20 @@ def estimate_design(
     board=None,
     coefficients: EstimatorCoefficients | None = None,
 ) -> ResourceReport:
-    """Estimate every layer of ``design`` and the totals; ``board`` (name or Board) adds utilization."""
+    """Estimate every layer of ``design`` and the totals; ``board`` (name or Board) adds utilization.
+
+    With io_stream, each layer's output stream is a FIFO (see :func:`~.streams.stream_fifos`), listed
+    as a row of its own, and the dataflow design accepts a new input every ``max(layer II) + 1`` cycles.
+    """
     coefficients = coefficients or load_coefficients()
-    tool = design.hls_tool
-    rows = []
-    for layer in design.layers:
-        features = layer_features(layer, design, coefficients)
-        kind = features["kind"]
-        latency = max(0, round(_predict(coefficients.model(tool, f"{kind}_latency"), features["latency"])))
-        reuse_factor = features["reuse_factor"]
-        ii = 1 if reuse_factor == 1 else min(reuse_factor, latency + 1)
-        rows.append(
-            LayerResources(
-                name=layer.name,
-                dsp=int(features["dsp"]),
-                lut=max(0, round(_predict(coefficients.model(tool, f"{kind}_lut"), features["lut"]))),
-                ff=max(0, round(_predict(coefficients.model(tool, f"{kind}_ff"), features["ff"]))),
-                bram_18k=int(features["bram_18k"]),
-                latency_cycles=latency,
-                ii=ii,
-            )
-        )
-    design_model = coefficients.model(tool, "design_latency")
+    rows = [_layer_row(layer, design, coefficients) for layer in design.layers]
+    fifos = stream_fifos(design)
+    design_model = coefficients.model(design.hls_tool, "design_latency")
     total_latency = sum(row.latency_cycles for row in rows) + round(
-        _predict(design_model, {"per_layer": len(rows), "constant": 1.0})
+        _predict(design_model, design_glue_features(design, rows))
     )
+    streaming = any(layer.io_type == "io_stream" for layer in design.layers)
+    rows += list(fifos)
     totals = LayerResources(
         name="total",
         dsp=sum(row.dsp for row in rows),
@@ -125,7 +190,7 @@ def estimate_design(
         ff=sum(row.ff for row in rows),
         bram_18k=sum(row.bram_18k for row in rows),
         latency_cycles=total_latency,
-        ii=max((row.ii for row in rows), default=1),
+        ii=max((row.ii for row in rows), default=1) + (1 if streaming else 0),
     )
     board_name, available = _board_capacity(board)
     return ResourceReport(
@@ -200,4 +265,9 @@ def estimate(
         )
     if reuse_factor is not None:
         design = design.with_reuse_factor(reuse_factor)
+    if not design.part and board is not None:
+        from ..boards import load_board
+
+        # The board's device sets the speed of every delay (an UltraScale+ is faster than a Zynq-7000).
+        design = dataclasses.replace(design, part=load_board(board).part)
     return estimate_design(design, board=board, coefficients=coefficients)

@@ -12,7 +12,12 @@ and cycles. The counting rules, checked against 42 real C-synthesis reports:
   row share a DSP;
 - with a reuse factor the multipliers are shared: at most hls4ml's
   ``multiplier_limit = ceil(n_in*n_out/RF) - floor(n_zeros/RF)`` DSPs;
-- each output sums its nonzero products in an adder tree ``accum`` bits wide.
+- each output sums its nonzero products in an adder tree ``accum`` bits wide;
+- with ``strategy: resource`` and a reuse factor above 1 (hls4ml ``dense_resource``), the weights
+  sit in a ROM (``ROM_nP_BRAM``) reshaped into ``reuse_factor`` words of ``block_factor`` weights,
+  and ``block_factor = ceil(n_in*n_out/RF)`` general multipliers read them: zeros are multiplied
+  too and every product is a real multiplier (DSP when the binding allows it). Not calibrated: the
+  calibration set has no resource-strategy design.
 
 Example:
     >>> counts = count_dense(layer, coefficients, binding="auto")
@@ -31,7 +36,7 @@ from .coefficients import EstimatorCoefficients
 from .fixed_point import csd_digit_counts
 from .layers import DenseSpec
 
-__all__ = ["DenseCounts", "count_dense", "multiplier_limit"]
+__all__ = ["DenseCounts", "count_dense", "multiplier_limit", "rom_bram_18k"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,14 @@ class DenseCounts:
         adder_tree_levels: Depth of the deepest adder tree (log2 of the most nonzeros in one output).
         multiplier_limit: hls4ml's multiplier count for this reuse factor.
         shared_multipliers: True when the reuse factor makes multipliers general (not constant).
+        multiplications: Products that need a real multiplier, DSP or LUT (constants of at least
+            ``dsp_min_csd_digits`` CSD digits, distinct per input), whatever the binding: the
+            operations hls4ml's ``ALLOCATION`` limit serializes at a reuse factor.
+        deepest_sum: Most nonzero products summed into one output.
+        product_bits: Total width of the products (input + weight bits per nonzero weight).
+        weight_bram_18k: BRAM_18K blocks holding the weights (resource strategy only).
+        general_multiplier_bits: ``input bits x weight bits`` summed over the general (non-constant)
+            multipliers built in LUTs (resource strategy only).
     """
 
     n_nonzero: int
@@ -55,6 +68,24 @@ class DenseCounts:
     adder_tree_levels: int
     multiplier_limit: int
     shared_multipliers: bool
+    multiplications: int = 0
+    deepest_sum: int = 0
+    product_bits: int = 0
+    weight_bram_18k: int = 0
+    general_multiplier_bits: int = 0
+
+
+# (depth, width) aspect ratios of one BRAM_18K block.
+_BRAM_18K_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
+
+
+def rom_bram_18k(depth: int, width_bits: int) -> int:
+    """BRAM_18K blocks for a ROM of ``depth`` words of ``width_bits``, in the cheapest aspect ratio."""
+    if depth <= 0 or width_bits <= 0:
+        return 0
+    return min(
+        math.ceil(depth / rows) * math.ceil(width_bits / columns) for rows, columns in _BRAM_18K_SHAPES
+    )
 
 
 def multiplier_limit(n_in: int, n_out: int, n_zeros: int, reuse_factor: int) -> int:
@@ -87,11 +118,18 @@ def count_dense(layer: DenseSpec, coefficients: EstimatorCoefficients, binding: 
         binding == "auto" and input_bits >= coefficients.auto_dsp_min_input_bits
     )
     wide_constant = csd_digits >= coefficients.dsp_min_csd_digits
+    multiplications = sum(
+        len(np.unique(row[mask])) for row, mask in zip(integers, wide_constant, strict=False)
+    )
+    nonzero_per_output = nonzero.sum(axis=0)
+    deepest = int(nonzero_per_output.max()) if nonzero_per_output.size else 0
+    levels = math.ceil(math.log2(deepest)) if deepest > 1 else 0
+    total_product_bits = int(n_nonzero * (input_bits + layer.weight_type.width))
+    if layer.strategy == "resource" and layer.reuse_factor > 1:
+        return _count_resource_dense(layer, allowed_on_dsp, n_nonzero, deepest, total_product_bits)
     if allowed_on_dsp:
         # One DSP per distinct (input, signed weight value): HLS shares identical products.
-        constant_dsp = sum(
-            len(np.unique(row[mask])) for row, mask in zip(integers, wide_constant, strict=False)
-        )
+        constant_dsp = multiplications
     else:
         constant_dsp = 0
         wide_constant = np.zeros_like(wide_constant)
@@ -101,12 +139,9 @@ def count_dense(layer: DenseSpec, coefficients: EstimatorCoefficients, binding: 
     shared = layer.reuse_factor > 1 and limit < constant_dsp
     dsp_products = min(constant_dsp, limit) if allowed_on_dsp else 0
     lut_products = nonzero & ~wide_constant
-    product_bits = input_bits + _odd_part_bits(integers)
-    shift_add_bits = int(((csd_digits - 1).clip(min=0) * product_bits)[lut_products].sum())
-    nonzero_per_output = nonzero.sum(axis=0)
+    shift_add_widths = input_bits + _odd_part_bits(integers)
+    shift_add_bits = int(((csd_digits - 1).clip(min=0) * shift_add_widths)[lut_products].sum())
     accumulate_bits = int(np.clip(nonzero_per_output - 1, 0, None).sum() * layer.accum_type.width)
-    deepest = int(nonzero_per_output.max()) if nonzero_per_output.size else 0
-    levels = math.ceil(math.log2(deepest)) if deepest > 1 else 0
     return DenseCounts(
         n_nonzero=n_nonzero,
         dsp_products=int(dsp_products),
@@ -115,4 +150,31 @@ def count_dense(layer: DenseSpec, coefficients: EstimatorCoefficients, binding: 
         adder_tree_levels=levels,
         multiplier_limit=limit,
         shared_multipliers=shared,
+        multiplications=int(multiplications),
+        deepest_sum=deepest,
+        product_bits=total_product_bits,
+    )
+
+
+def _count_resource_dense(
+    layer: DenseSpec, allowed_on_dsp: bool, n_nonzero: int, deepest: int, product_bits: int
+) -> DenseCounts:
+    """hls4ml ``dense_resource`` at reuse factor > 1: ``block_factor`` general multipliers on a weight ROM."""
+    block_factor = math.ceil(layer.n_in * layer.n_out / layer.reuse_factor)
+    weight_bits = layer.weight_type.width
+    multiplier_bits = block_factor * layer.input_type.width * weight_bits
+    return DenseCounts(
+        n_nonzero=n_nonzero,
+        dsp_products=block_factor if allowed_on_dsp else 0,
+        shift_add_bits=0,
+        # Each multiplier feeds one accumulator register per cycle: block_factor adders.
+        accumulate_bits=block_factor * layer.accum_type.width,
+        adder_tree_levels=1,
+        multiplier_limit=block_factor,
+        shared_multipliers=True,
+        multiplications=layer.n_in * layer.n_out,
+        deepest_sum=deepest,
+        product_bits=product_bits,
+        weight_bram_18k=rom_bram_18k(layer.reuse_factor, block_factor * weight_bits),
+        general_multiplier_bits=0 if allowed_on_dsp else multiplier_bits,
     )

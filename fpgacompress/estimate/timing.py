@@ -1,0 +1,201 @@
+"""Cycles and initiation interval of a dense layer: how the HLS scheduler packs delays into clock periods.
+
+The scheduler chains operations into one clock cycle while their delays fit in the period minus
+the tool's clock uncertainty (12.5 % by default in Vivado HLS and Vitis HLS); an operation that
+does not fit starts a new cycle, and a slow DSP product gets pipeline registers of its own. So a
+latency-strategy dense layer at reuse factor 1 costs
+
+- ``multiply_stages``: ``ceil(multiplier delay / usable period)`` (DSP or LUT multiplier, or none
+  when every product is a shift);
+- ``adder_stages``: the adder tree of ``adder_tree_levels`` levels, ``floor(usable period / adder
+  delay)`` levels per cycle, where the adder delay grows with the accumulator width; Vitis HLS does
+  not balance the sums of a layer with more than ``CHAINED_ACCUMULATION_PRODUCTS`` products and
+  adds them one after another instead (a 561-input layer: 192 cycles);
+- with a reuse factor, hls4ml caps the multipliers at ``multiplier_limit`` (``ALLOCATION`` pragma),
+  so the ``multiplications`` that need a real multiplier are issued ``multiplier_limit`` per cycle
+  and the layer takes ``ceil(multiplications / multiplier_limit) + serial_tail_cycles`` cycles when
+  that is longer, plus the ``DSP_PIPELINE_STAGES`` registers of a shared DSP48. When the products
+  fit in two issues (reuse factor 2) the tool builds the excess in LUTs instead: no serialization
+  (every such layer of the calibration set kept its reuse-factor-1 latency).
+
+Delays are in ns on a Zynq-7000 / Artix-7 speed grade -1 device, the slowest in the calibration
+set; :func:`device_speed_factor` scales them to faster families. The resource strategy (weights in
+ROM, ``reuse_factor`` iterations of an II=1 loop) and io_stream (one read and one write per layer)
+follow hls4ml's templates and are not calibrated: the calibration set has no such design with
+firmware.
+
+Example:
+    >>> timing = schedule_dense(layer, counts, design, coefficients.model("vitis", "dense_timing"))
+    >>> timing.latency_cycles, timing.ii
+    (8, 1)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from .hardware_model import DenseCounts
+from .layers import DenseSpec, DesignSpec
+
+__all__ = [
+    "CLOCK_UNCERTAINTY",
+    "CHAINED_ACCUMULATION_PRODUCTS",
+    "DSP_PIPELINE_STAGES",
+    "DenseTiming",
+    "device_speed_factor",
+    "usable_period_ns",
+    "schedule_dense",
+    "elementwise_latency_cycles",
+]
+
+CLOCK_UNCERTAINTY = 0.125
+"""Fraction of the clock period Vivado HLS / Vitis HLS keep for routing (their default uncertainty)."""
+
+CHAINED_ACCUMULATION_PRODUCTS = {"vitis": 4096, "vivado": None}
+"""Products per layer above which the tool chains the sums instead of building a tree.
+
+Vitis HLS: observed between 2,192 (274x8, balanced: 9 cycles) and 10,976 (196x56, chained: 48
+cycles) products; 4096 is hls4ml's partitioning limit (``MaximumSize``) in that range. Vivado HLS
+balanced every layer of the calibration set (at most 2,048 products), so no limit is modelled.
+"""
+
+DSP_PIPELINE_STAGES = 3
+"""Internal registers (input, multiplier, output) of a DSP48 the tool time-shares: it fills all three."""
+
+# DSP48 maximum frequency of each family and speed grade (Xilinx data sheets DS187, DS183, DS892,
+# DS923), relative to the Zynq-7000 / Artix-7 -1 device of the calibration set: delays scale by its
+# inverse. Approximate, and a proxy for the whole fabric's speed.
+_DSP_FMAX_MHZ = {
+    ("7series", 1): 464.0,
+    ("7series", 2): 550.0,
+    ("7series", 3): 628.0,
+    ("virtex7", 1): 561.0,
+    ("virtex7", 2): 628.0,
+    ("virtex7", 3): 741.0,
+    ("ultrascale", 1): 589.0,
+    ("ultrascale", 2): 661.0,
+    ("ultrascale", 3): 741.0,
+    ("ultrascale_plus", 1): 644.0,
+    ("ultrascale_plus", 2): 775.0,
+    ("ultrascale_plus", 3): 891.0,
+}
+_REFERENCE_FMAX_MHZ = _DSP_FMAX_MHZ[("7series", 1)]
+
+
+def _family(part: str) -> str:
+    part = part.lower()
+    if part.startswith(("xczu", "xcu2", "xcu5", "xcvu", "xcku", "xcvc", "xcvp", "xcau")):
+        plus = part.startswith(("xczu", "xcu2", "xcu5", "xcvc", "xcvp", "xcau"))
+        plus = plus or bool(re.match(r"xc(vu|ku)\d+p", part))
+        return "ultrascale_plus" if plus else "ultrascale"
+    if part.startswith("xc7v"):
+        return "virtex7"
+    return "7series"
+
+
+def device_speed_factor(part: str) -> float:
+    """Multiplier of every calibrated delay on ``part`` (1.0 on Zynq-7000 / Artix-7 speed grade -1).
+
+    Read from the part string's family and speed grade (``xcvu9p-flga2104-2L-e`` -> UltraScale+
+    -2 -> 0.60). An empty or unknown part gives 1.0: the slow end, so cycles are not underestimated.
+
+    Example:
+        >>> round(device_speed_factor("xcu250-figd2104-2L-e"), 2), device_speed_factor("xc7z020-clg484-1")
+        (0.6, 1.0)
+    """
+    if not part:
+        return 1.0
+    family = _family(part)
+    grades = [int(grade) for grade in re.findall(r"-(\d)", part.lower())]
+    grade = grades[-1] if grades and 1 <= grades[-1] <= 3 else 1
+    return _REFERENCE_FMAX_MHZ / _DSP_FMAX_MHZ[(family, grade)]
+
+
+def usable_period_ns(clock_period_ns: float, uncertainty: float = CLOCK_UNCERTAINTY) -> float:
+    """The part of a clock period the scheduler may fill with logic delay."""
+    return clock_period_ns * (1.0 - uncertainty)
+
+
+@dataclass(frozen=True)
+class DenseTiming:
+    """Cycles of one dense layer and where they come from.
+
+    Attributes:
+        latency_cycles: Cycles from the layer's input to its output (the csynth report's latency).
+        ii: Initiation interval: cycles between two inputs.
+        multiply_stages: Cycles spent in the multipliers.
+        adder_stages: Cycles spent in the adder tree (or chain).
+        serial_cycles: Cycles the multiplier limit (reuse factor) or the reuse loop imposes, 0 if none.
+    """
+
+    latency_cycles: int
+    ii: int
+    multiply_stages: int
+    adder_stages: int
+    serial_cycles: int
+
+
+def _stages(delay_ns: float, period_ns: float) -> int:
+    return math.ceil(delay_ns / period_ns - 1e-9) if delay_ns > 0 else 0
+
+
+def schedule_dense(
+    layer: DenseSpec, counts: DenseCounts, design: DesignSpec, timing: dict[str, float]
+) -> DenseTiming:
+    """Schedule ``layer`` with the calibrated delays ``timing`` (one tool's ``dense_timing`` model).
+
+    Args:
+        layer: The dense layer (types, reuse factor, strategy, io_type).
+        counts: Its counted hardware (:func:`~fpgacompress.estimate.hardware_model.count_dense`).
+        design: Clock, tool and part.
+        timing: ``multiplier_dsp_ns``, ``multiplier_lut_ns``, ``adder_ns``, ``adder_per_bit_ns``,
+            ``chained_adder_ns``, ``layer_overhead_cycles``, ``serial_tail_cycles``.
+    """
+    period = usable_period_ns(design.clock_period_ns)
+    speed = device_speed_factor(design.part)
+    adder_delay = (timing["adder_ns"] + timing["adder_per_bit_ns"] * layer.accum_type.width) * speed
+    if counts.dsp_products:
+        multiplier_delay = timing["multiplier_dsp_ns"] * speed
+    elif counts.multiplications:
+        multiplier_delay = timing["multiplier_lut_ns"] * speed
+    else:
+        multiplier_delay = adder_delay  # only shifts and shift-adds: one adder deep
+    multiply_stages = _stages(multiplier_delay, period)
+    chain_limit = CHAINED_ACCUMULATION_PRODUCTS.get(design.hls_tool)
+    resource = layer.strategy == "resource" and layer.reuse_factor > 1
+    if chain_limit is not None and layer.n_in * layer.n_out > chain_limit and not resource:
+        adder_stages = _stages(counts.deepest_sum * timing["chained_adder_ns"] * speed, period)
+    else:
+        levels_per_cycle = max(1, math.floor(period / adder_delay)) if adder_delay > 0 else 1
+        adder_stages = math.ceil(counts.adder_tree_levels / levels_per_cycle)
+    overhead = timing["layer_overhead_cycles"]
+    stream_cycles = 2 if layer.io_type == "io_stream" else 0  # read the input, write the output
+    if resource:
+        # hls4ml dense_resource: reuse_factor iterations of an II=1 loop, each a product and an
+        # accumulation, then the cast of the accumulators.
+        serial = layer.reuse_factor
+        latency = round(serial + multiply_stages + 1 + overhead) + stream_cycles
+        return DenseTiming(max(1, latency), layer.reuse_factor, multiply_stages, 1, serial)
+    parallel = multiply_stages + adder_stages + overhead - 1
+    serial = 0
+    latency = parallel
+    if counts.multiplier_limit and counts.multiplications > 2 * counts.multiplier_limit:
+        serial = math.ceil(counts.multiplications / counts.multiplier_limit)
+        tail = timing["serial_tail_cycles"] + (DSP_PIPELINE_STAGES if counts.dsp_products else 0)
+        latency = max(parallel, serial + tail)
+    latency = max(0, round(latency)) + stream_cycles
+    ii = 1 if layer.reuse_factor == 1 else min(layer.reuse_factor, latency + 1)
+    if layer.io_type == "io_stream":
+        ii = max(ii, latency)  # a dataflow process is not pipelined across calls
+    return DenseTiming(latency, ii, multiply_stages, adder_stages, serial)
+
+
+def elementwise_latency_cycles(design: DesignSpec, elementwise_ns: float) -> int:
+    """Cycles of an element-wise layer (ReLU, batch-norm scale): one comparison or add, then a mux.
+
+    Zero when its delay fits in the usable period (it chains into its neighbours' cycle).
+    """
+    delay = elementwise_ns * device_speed_factor(design.part)
+    return max(0, _stages(delay, usable_period_ns(design.clock_period_ns)) - 1)
