@@ -35,7 +35,8 @@ from fpgacompress.estimate.estimator import (
     layer_features,
 )
 from fpgacompress.estimate.hardware_model import count_dense
-from fpgacompress.estimate.layers import ActivationSpec, DenseSpec
+from fpgacompress.estimate.fixed_point import parse_fixed_point
+from fpgacompress.estimate.layers import ActivationSpec, DenseSpec, DesignSpec
 from fpgacompress.estimate.project_reader import read_hls_project
 from fpgacompress.estimate.timing import elementwise_latency_cycles, schedule_dense
 
@@ -284,6 +285,44 @@ def cross_validate(designs: list[dict], base: EstimatorCoefficients) -> dict:
     return {"summary": summary, "designs": per_design}
 
 
+def stream_sanity_check(reports_dir: Path, coefficients: EstimatorCoefficients) -> dict:
+    """Design 60 (Dense 16->5 + ReLU, io_stream, Vivado HLS 2020.1, xc7z020 at 5 ns) has a report but no
+    firmware: estimate it with Keras's default (Glorot-uniform, seed 0) weights and compare the totals."""
+    truth = next(
+        entry
+        for entry in yaml.safe_load((reports_dir / "ground_truth.yaml").read_text())["designs"]
+        if entry["id"] == "60"
+    )
+    fixed = parse_fixed_point("ap_fixed<16,6>")
+    limit = math.sqrt(6.0 / (16 + 5))
+    weights = np.random.default_rng(0).uniform(-limit, limit, size=(16, 5))
+    spec = DesignSpec(
+        layers=(
+            DenseSpec("fc1", weights, fixed, fixed, fixed, io_type="io_stream"),
+            ActivationSpec("fc1_relu", "relu", 5, fixed, fixed, io_type="io_stream"),
+        ),
+        clock_period_ns=5.0,
+        hls_tool="vivado",
+        part=truth["part"],
+    )
+    report = estimate_design(spec, coefficients=coefficients)
+    total = truth["csynth_total"]
+    return {
+        "estimate": {
+            key: getattr(report.totals, key)
+            for key in ("lut", "ff", "dsp", "bram_18k", "latency_cycles", "ii")
+        },
+        "csynth": {
+            "lut": total["LUT"],
+            "ff": total["FF"],
+            "dsp": total["DSP"],
+            "bram_18k": total["BRAM_18K"],
+            "latency_cycles": total["latency_cycles_max"],
+            "ii": total["ii_max"],
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "synth_reports")
@@ -297,9 +336,10 @@ def main() -> None:
         print(row)
     for key, value in validation["summary"].items():
         print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
+    coefficients = fit(designs, base)
+    print("design 60 (io_stream) sanity check:", stream_sanity_check(arguments.reports, coefficients))
     if arguments.cross_validate:
         return
-    coefficients = fit(designs, base)
     coefficients = replace(
         coefficients,
         calibration={

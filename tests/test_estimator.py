@@ -130,3 +130,136 @@ def test_not_a_project_is_a_model_error(tmp_path):
 def test_reuse_factor_must_be_positive():
     with pytest.raises(ConfigError, match="reuse_factor must be an integer >= 1"):
         replace(_dense_design(np.ones((2, 2))).layers[0], reuse_factor=0)
+
+
+def _layer_design(layer, hls_tool="vivado", clock_period_ns=5.0, part="", binding="auto") -> DesignSpec:
+    return DesignSpec(
+        layers=(layer,),
+        clock_period_ns=clock_period_ns,
+        hls_tool=hls_tool,
+        multiplier_binding=binding,
+        part=part,
+    )
+
+
+def test_higher_reuse_strictly_more_cycles_and_ii():
+    weights = np.random.default_rng(4).uniform(-2, 2, size=(32, 16))
+    rows = [
+        estimate_design(_dense_design(weights, reuse_factor)).layers[0] for reuse_factor in (1, 8, 32, 128)
+    ]
+    cycles = [row.latency_cycles for row in rows]
+    assert cycles == sorted(cycles) and cycles[-1] >= cycles[0] + 4
+    assert [row.ii for row in rows] == sorted(row.ii for row in rows)
+
+
+def test_shorter_clock_or_slower_device_never_fewer_cycles():
+    weights = np.random.default_rng(5).uniform(-2, 2, size=(64, 32))
+    layer = DenseSpec("fc1", weights, INPUT, WEIGHT, INPUT)
+    cycles = {
+        (clock, part): estimate_design(_layer_design(layer, "vitis", clock, part)).layers[0].latency_cycles
+        for clock in (2.5, 5.0, 10.0)
+        for part in ("xcvu9p-flga2104-2L-e", "xc7z020-clg400-1")
+    }
+    for part in ("xcvu9p-flga2104-2L-e", "xc7z020-clg400-1"):
+        assert cycles[(2.5, part)] >= cycles[(5.0, part)] >= cycles[(10.0, part)]
+    for clock in (2.5, 5.0, 10.0):
+        assert cycles[(clock, "xc7z020-clg400-1")] >= cycles[(clock, "xcvu9p-flga2104-2L-e")]
+
+
+def test_device_speed_factor_from_part_string():
+    from fpgacompress.estimate.timing import device_speed_factor
+
+    assert device_speed_factor("xc7z020-clg400-1") == 1.0 == device_speed_factor("")
+    assert device_speed_factor("xcvu9p-flga2104-2L-e") < device_speed_factor("xc7vx690t-ffg1930-2") < 1.0
+    assert device_speed_factor("xczu9eg-ffvb1156-2-e") == device_speed_factor("xcku15p-ffva1760-2-e")
+
+
+def test_vitis_chains_the_sums_of_very_large_layers():
+    """Above 4096 products Vitis HLS adds one product after another (561x20: 192 cycles in the reports)."""
+    rng = np.random.default_rng(6)
+    small = DenseSpec("fc1", rng.uniform(-2, 2, size=(256, 16)), INPUT, WEIGHT, INPUT)  # 4096 products
+    large = DenseSpec("fc1", rng.uniform(-2, 2, size=(512, 16)), INPUT, WEIGHT, INPUT)  # 8192 products
+    small_cycles = estimate_design(_layer_design(small, "vitis")).layers[0].latency_cycles
+    large_cycles = estimate_design(_layer_design(large, "vitis")).layers[0].latency_cycles
+    assert small_cycles < 20 and large_cycles > 100
+    assert estimate_design(_layer_design(large, "vivado")).layers[0].latency_cycles < 20
+
+
+def test_resource_strategy_shares_general_multipliers_and_stores_weights_in_bram():
+    weights = np.random.default_rng(7).uniform(-2, 2, size=(64, 32))
+    weights[:, :16] = 0.0  # the weight ROM still holds (and multiplies) the zeros
+    reuse_factor = 64
+    layer = DenseSpec("fc1", weights, INPUT, WEIGHT, INPUT, reuse_factor=reuse_factor, strategy="resource")
+    row = estimate_design(_layer_design(layer, binding="dsp")).layers[0]
+    assert row.dsp == 64 * 32 // reuse_factor
+    assert row.ii == reuse_factor and row.latency_cycles > reuse_factor
+    # 64 words of 32 weights x 16 bits = 512 bits wide: ceil(512 / 36) blocks of 512x36.
+    assert row.bram_18k == 15
+    fabric = estimate_design(_layer_design(layer, binding="fabric")).layers[0]
+    assert fabric.dsp == 0 and fabric.lut > row.lut
+    latency = estimate_design(_layer_design(replace(layer, strategy="latency"), binding="dsp")).layers[0]
+    # The latency strategy keeps constant weights: zeros vanish, half the multipliers.
+    assert latency.bram_18k == 0 and latency.dsp == row.dsp // 2
+
+
+def test_rom_bram_blocks_pick_the_cheapest_aspect_ratio():
+    from fpgacompress.estimate.hardware_model import rom_bram_18k
+
+    assert rom_bram_18k(512, 36) == 1
+    assert rom_bram_18k(1024, 36) == 2
+    assert rom_bram_18k(2048, 9) == 1
+    assert rom_bram_18k(100, 72) == 2
+    assert rom_bram_18k(0, 36) == 0
+
+
+def test_io_stream_adds_fifo_memory_and_cycles():
+    from fpgacompress.estimate import ActivationSpec
+    from fpgacompress.estimate.streams import fifo_resources
+
+    weights = np.random.default_rng(8).uniform(-2, 2, size=(16, 8))
+
+    def design(io_type):
+        return DesignSpec(
+            layers=(
+                DenseSpec("fc1", weights, INPUT, WEIGHT, INPUT, io_type=io_type),
+                ActivationSpec("relu1", "relu", 8, INPUT, INPUT, io_type=io_type),
+            ),
+            clock_period_ns=5.0,
+            hls_tool="vivado",
+        )
+
+    parallel, stream = estimate_design(design("io_parallel")), estimate_design(design("io_stream"))
+    assert [row.name for row in stream.layers] == ["fc1", "relu1", "fc1_fifo"]
+    fifo = stream.layers[-1]
+    assert fifo.lut >= 8 * 16 and fifo.bram_18k == 0
+    assert (
+        stream.totals.lut > parallel.totals.lut
+        and stream.totals.latency_cycles > parallel.totals.latency_cycles
+    )
+    assert stream.totals.ii > parallel.totals.ii
+    deep = fifo_resources("deep_fifo", depth=1024, width_bits=128)
+    # 1024 words of 128 bits: 8 blocks either as 1024x18 (ceil(128/18) = 8) or as 2 x 4 of 512x36.
+    assert deep.bram_18k == 8 and deep.lut < 128
+
+
+def test_dense_latency_on_the_calibration_set(synth_reports_dir):
+    """The shipped delays put at least 3 in 4 real dense layers within +-2 cycles of C synthesis."""
+    import yaml
+
+    truth = yaml.safe_load((synth_reports_dir / "ground_truth.yaml").read_text())
+    within, total = 0, 0
+    for entry in truth["designs"]:
+        if not (synth_reports_dir / entry["dir"] / "firmware" / "parameters.h").is_file():
+            continue
+        design = read_hls_project(
+            synth_reports_dir / entry["dir"],
+            clock_period_ns=float(entry["clock_target_ns"]),
+            hls_tool="vitis" if "Vitis" in entry["tool"]["name"] else "vivado",
+            part=entry["part"],
+        )
+        rows = {row.name: row for row in estimate_design(design).layers}
+        for layer in entry["layers"]:
+            if layer["kind"] == "Dense":
+                total += 1
+                within += abs(rows[layer["name"]].latency_cycles - layer["csynth"]["latency_cycles_max"]) <= 2
+    assert total >= 130 and within / total >= 0.75
