@@ -34,8 +34,8 @@ from fpgacompress.estimate.estimator import (
     estimate_design,
     layer_features,
 )
-from fpgacompress.estimate.hardware_model import count_dense
 from fpgacompress.estimate.fixed_point import parse_fixed_point
+from fpgacompress.estimate.hardware_model import count_dense
 from fpgacompress.estimate.layers import ActivationSpec, DenseSpec, DesignSpec
 from fpgacompress.estimate.project_reader import read_hls_project
 from fpgacompress.estimate.timing import elementwise_latency_cycles, schedule_dense
@@ -43,6 +43,7 @@ from fpgacompress.estimate.timing import elementwise_latency_cycles, schedule_de
 ROOT = Path(__file__).resolve().parents[1]
 LAYER_QUANTITIES = ("lut", "ff", "latency")
 GLUE_FEATURES = ("per_layer", "pipelined_dense", "constant")
+MIN_NETWORKS_PER_MODEL = 2  # a linear model fitted on one network's layers is that network's fingerprint
 
 
 def load_calibration_set(reports_dir: Path) -> list[dict]:
@@ -166,6 +167,7 @@ def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficien
         tools.setdefault(tool, {})["elementwise_timing"] = {"elementwise_ns": fit_elementwise_delay(rows)}
     with_timing = replace(base, tools=tools)
     rows: dict[tuple, list] = {}
+    networks: dict[tuple, set] = {}
     for design in designs:
         spec = design["spec"]
         for layer in spec.layers:
@@ -176,7 +178,10 @@ def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficien
                 if features[quantity]:
                     key = (spec.hls_tool, f"{features['kind']}_{quantity}")
                     rows.setdefault(key, []).append((features[quantity], targets[quantity]))
+                    networks.setdefault(key, set()).add(design["network"])
     for (tool, quantity), samples in sorted(rows.items()):
+        if len(networks[(tool, quantity)]) < MIN_NETWORKS_PER_MODEL:
+            continue  # the other tool's model stands in (EstimatorCoefficients.model)
         names = sorted({name for features, _ in samples for name in features})
         matrix = np.array(
             [[features.get(name, 0.0) for name in names] for features, _ in samples], dtype=float
@@ -263,6 +268,8 @@ def cross_validate(designs: list[dict], base: EstimatorCoefficients) -> dict:
                 errors[quantity].append(relative)
                 row[quantity] = (getattr(predicted, quantity), truth[key])
             errors["latency"].append(abs(predicted.latency_cycles - truth["latency_cycles_max"]))
+            errors.setdefault(f"latency_{tool}", []).append(errors["latency"][-1])
+            errors.setdefault(f"ff_{tool}", []).append(errors["ff"][-1])
             row["latency"] = (predicted.latency_cycles, truth["latency_cycles_max"])
             rule = hls4ml_dsp_rule(design["spec"])
             errors["hls4ml_dsp"].append(abs(rule - truth["DSP"]) / max(truth["DSP"], 1))
@@ -281,6 +288,13 @@ def cross_validate(designs: list[dict], base: EstimatorCoefficients) -> dict:
         ),
         "n_dense_layers": len(errors["dense_latency"]),
         "n_designs": len(per_design),
+        **{
+            f"median_{'absolute_error_latency_cycles' if key.startswith('latency') else 'relative_error_ff'}_{key.split('_')[1]}": statistics.median(
+                values
+            )
+            for key, values in errors.items()
+            if key.startswith(("latency_", "ff_"))
+        },
     }
     return {"summary": summary, "designs": per_design}
 
