@@ -2,7 +2,8 @@
 
 Modules: :mod:`.fixed_point` (ap_fixed types, CSD digits), :mod:`.layers` (input objects),
 :mod:`.project_reader` / :mod:`.keras_reader` (build them), :mod:`.hardware_model` (count DSPs and
-adder bits), :mod:`.coefficients` (calibrated numbers), :mod:`.estimator` (``estimate``),
+adder bits), :mod:`.timing` (schedule delays into cycles, device speed), :mod:`.streams` (io_stream
+FIFOs), :mod:`.coefficients` (calibrated numbers), :mod:`.estimator` (``estimate``),
 :mod:`.report` (``LayerResources``, ``ResourceReport``), :mod:`.render` (table, JSON, Markdown, PNG).
 
 Example:
