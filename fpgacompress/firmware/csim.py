@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -48,6 +49,9 @@ class CsimResult:
         first_mismatch_sample: index of the first such sample, or ``None``.
         first_mismatch_layer: earliest layer (model order) that differs on that sample, or ``None``.
         layer_mismatches: per compared layer, the number of samples that differ.
+        float32_inexact_layers: layers whose firmware type is wider than float32's 24-bit significand:
+            Keras computes them in float32 and may round, so a difference there is not a firmware
+            error (it vanishes at the next quantizer; the logits decide).
         softmax_argmax_agreement: fraction of samples where firmware and Keras softmax pick the same class
             (``None`` without a softmax).
         softmax_max_abs_difference: largest |firmware - Keras| softmax value (``None`` without a softmax).
@@ -62,6 +66,7 @@ class CsimResult:
     first_mismatch_sample: int | None
     first_mismatch_layer: str | None
     layer_mismatches: dict[str, int]
+    float32_inexact_layers: tuple[str, ...]
     softmax_argmax_agreement: float | None
     softmax_max_abs_difference: float | None
     compile_seconds: float
@@ -174,7 +179,25 @@ def csim(
         [f"./{CSIM_BINARY}"], directory, directory / RUN_LOG, RUN_TIMEOUT_S, "The C-simulation"
     )
     firmware = _read_trace(trace_path)
-    return _compare(directory, reference, firmware, compile_seconds, run_seconds, compile_log)
+    inexact = _float32_inexact_layers(project.manifest)
+    return _compare(directory, reference, firmware, inexact, compile_seconds, run_seconds, compile_log)
+
+
+FLOAT32_SIGNIFICAND_BITS = 24
+
+
+def _float32_inexact_layers(manifest: dict) -> tuple[str, ...]:
+    names = []
+    for layer in manifest.get("layers", []):
+        match = re.fullmatch(
+            r"ap_u?fixed<(\d+),.*>|ap_u?int<(\d+)>", layer.get("result", "").replace(" ", "")
+        )
+        width = (
+            int(next(group for group in match.groups() if group)) if match else FLOAT32_SIGNIFICAND_BITS + 1
+        )
+        if width > FLOAT32_SIGNIFICAND_BITS:
+            names.append(layer["name"])
+    return tuple(names)
 
 
 def _stack(samples: dict[int, np.ndarray], n_samples: int, name: str) -> np.ndarray:
@@ -185,7 +208,9 @@ def _stack(samples: dict[int, np.ndarray], n_samples: int, name: str) -> np.ndar
     return np.stack([samples[index] for index in range(n_samples)])
 
 
-def _compare(directory, reference, firmware, compile_seconds, run_seconds, compile_log) -> CsimResult:
+def _compare(
+    directory, reference, firmware, inexact, compile_seconds, run_seconds, compile_log
+) -> CsimResult:
     n_samples = reference.n_samples
     compared = [
         name for name in reference.layer_outputs if name in firmware and name != reference.softmax_layer
@@ -210,7 +235,8 @@ def _compare(directory, reference, firmware, compile_seconds, run_seconds, compi
     first_sample = int(np.argmax(logits_bad)) if logits_bad.any() else None
     first_layer = None
     if first_sample is not None:
-        first_layer = next(name for name in compared if differs[name][first_sample])
+        differing = [name for name in compared if differs[name][first_sample]]
+        first_layer = next((name for name in differing if name not in inexact), differing[0])
     agreement = max_difference = None
     if reference.softmax_layer is not None and reference.softmax_layer in firmware:
         expected = reference.layer_outputs[reference.softmax_layer].astype(np.float64)
@@ -225,6 +251,7 @@ def _compare(directory, reference, firmware, compile_seconds, run_seconds, compi
         first_mismatch_sample=first_sample,
         first_mismatch_layer=first_layer,
         layer_mismatches={name: int(differs[name].sum()) for name in compared},
+        float32_inexact_layers=tuple(name for name in compared if name in inexact),
         softmax_argmax_agreement=agreement,
         softmax_max_abs_difference=max_difference,
         compile_seconds=compile_seconds,

@@ -14,9 +14,13 @@ Example:
 
 from __future__ import annotations
 
+import math
+import re
+
+from ..errors import ModelError
 from .settings import DEFAULT_INPUT_PRECISION, BuildConfig
 
-__all__ = ["prepare_for_hls4ml", "input_quantizer_layer", "hls4ml_config"]
+__all__ = ["prepare_for_hls4ml", "input_quantizer_layer", "hls4ml_config", "binary_dense_precision"]
 
 
 def _chain(model) -> list:
@@ -65,6 +69,58 @@ def _fixed_type(precision: str) -> str:
     return f"{kind}<{width},{integer}>"
 
 
+def _parse_fixed(precision: str) -> tuple[bool, int, int] | None:
+    """``fixed<16,6,...>`` -> (signed, width, integer bits); ``None`` for anything else (``auto``)."""
+    match = re.fullmatch(r"(u?)fixed<(\d+),(-?\d+)(,.*)?>", precision.replace(" ", ""))
+    if match is None:
+        return None
+    return match.group(1) != "u", int(match.group(2)), int(match.group(3))
+
+
+def binary_dense_precision(n_in: int, input_precision: str, bias_precision: str) -> str:
+    """An exact result type for a Dense layer with binary (+-1) weights.
+
+    hls4ml's automatic type inference does not handle binary (XNOR) weights and falls back to the
+    model default ``fixed<16,6>``, which silently wraps. The sum of ``n_in`` terms ``+-x`` plus the
+    bias needs the larger fractional part and enough integer bits for ``n_in x max|x| + max|bias|``.
+
+    Example:
+        >>> binary_dense_precision(16, "ufixed<8,3,RND_CONV,SAT>", "fixed<6,1>")
+        'fixed<14,9>'
+    """
+    parsed_input, parsed_bias = _parse_fixed(input_precision), _parse_fixed(bias_precision)
+    if parsed_input is None or parsed_bias is None:
+        raise ModelError(
+            f"Binary weights need a fixed-point input and bias to size the accumulator exactly. "
+            f"Received input {input_precision}, bias {bias_precision}: put a QActivation before the layer."
+        )
+    input_signed, input_width, input_integer = parsed_input
+    _, bias_width, bias_integer = parsed_bias
+    largest = n_in * 2.0 ** (input_integer - int(input_signed)) + 2.0 ** (bias_integer - 1)
+    integer = math.ceil(math.log2(largest)) + 1  # + sign bit
+    fractional = max(input_width - input_integer, bias_width - bias_integer)
+    return f"fixed<{integer + fractional},{integer}>"
+
+
+def _size_binary_layers(model, hls_config: dict) -> None:
+    layers = model.layers
+    for previous, layer in zip(layers, layers[1:], strict=False):
+        quantizer = getattr(layer, "kernel_quantizer_internal", None)
+        if type(quantizer).__name__ != "binary":
+            continue
+        layer_config = hls_config["LayerName"][layer.name]
+        input_precision = hls_config["LayerName"][previous.name]["Precision"]["result"]
+        precision = binary_dense_precision(
+            int(layer.kernel.shape[0]), input_precision, layer_config["Precision"]["bias"]
+        )
+        layer_config["Precision"]["accum"] = precision
+        layer_config["Precision"]["result"] = precision
+        # hls4ml keeps the Dense's linear activation as its own layer here; it must not narrow the sum
+        linear = hls_config["LayerName"].get(f"{layer.name}_linear")
+        if linear is not None:
+            linear["Precision"]["result"] = precision
+
+
 def hls4ml_config(model, config: BuildConfig) -> dict:
     """hls4ml's ``hls_config`` for ``model`` (already through :func:`prepare_for_hls4ml`)."""
     import hls4ml
@@ -86,4 +142,5 @@ def hls4ml_config(model, config: BuildConfig) -> dict:
     else:
         input_precision = config.input_precision or DEFAULT_INPUT_PRECISION
     hls_config["LayerName"].setdefault(input_name, {}).setdefault("Precision", {})["result"] = input_precision
+    _size_binary_layers(model, hls_config)
     return hls_config
