@@ -263,3 +263,37 @@ def test_dense_latency_on_the_calibration_set(synth_reports_dir):
                 total += 1
                 within += abs(rows[layer["name"]].latency_cycles - layer["csynth"]["latency_cycles_max"]) <= 2
     assert total >= 130 and within / total >= 0.75
+
+
+def test_settings_override_strategy_and_io_type_of_a_keras_model():
+    from fpgacompress.models import build_mlp
+
+    model = build_mlp("16-64-32-32-5", seed=0)
+    report = estimate(model, board="serenity-vu9p", reuse_factor=16, strategy="resource", io_type="io_stream")
+    dense = [row for row in report.layers if row.name in ("fc1", "fc2", "fc3", "output")]
+    assert [row.ii for row in dense] == [16, 16, 16, 16]
+    assert report.totals.bram_18k > 0 and any(row.name.endswith("_fifo") for row in report.layers)
+    with pytest.raises(
+        ConfigError, match="strategy must be 'latency' or 'resource'. Received strategy='fast'"
+    ):
+        estimate(model, strategy="fast")
+    with pytest.raises(ConfigError, match="io_type must be 'io_parallel' or 'io_stream'"):
+        estimate(model, io_type="stream")
+
+
+def test_report_cli_accepts_strategy_and_io_type(synth_reports_dir, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from fpgacompress.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["report", str(synth_reports_dir / "28"), "--strategy", "resource", "--reuse-factor", "4",
+         "--io-type", "io_stream", "--json", str(tmp_path / "r.json")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    payload = json.loads((tmp_path / "r.json").read_text())
+    assert payload["report"]["source"] == "estimate" and "comparison" not in payload
+    assert {row["name"]: row["ii"] for row in payload["report"]["layers"]}["fc1"] == 4

@@ -21,6 +21,16 @@ from .app import app
 )
 @click.option("--reuse-factor", type=click.IntRange(min=1), help="Override every dense layer's reuse factor.")
 @click.option(
+    "--strategy",
+    type=click.Choice(["latency", "resource"]),
+    help="Override every dense layer's strategy (resource: uncalibrated, from hls4ml's template).",
+)
+@click.option(
+    "--io-type",
+    type=click.Choice(["io_parallel", "io_stream"]),
+    help="Override the io_type (io_stream adds FIFOs between layers; uncalibrated).",
+)
+@click.option(
     "--clock-period-ns", type=float, help="Target clock period (default: the project's or board's)."
 )
 @click.option(
@@ -40,6 +50,8 @@ def report(
     project_or_model,
     board,
     reuse_factor,
+    strategy,
+    io_type,
     clock_period_ns,
     hls_tool,
     multiplier_binding,
@@ -58,6 +70,8 @@ def report(
         project_or_model,
         board=board,
         reuse_factor=reuse_factor,
+        strategy=strategy,
+        io_type=io_type,
         clock_period_ns=clock_period_ns,
         hls_tool=hls_tool,
         multiplier_binding=multiplier_binding,
@@ -67,6 +81,8 @@ def report(
         project_or_model.is_dir()
         and find_csynth_report(project_or_model) is not None
         and reuse_factor is None
+        and strategy is None
+        and io_type is None
     ):
         primary, comparison = read_csynth_report(project_or_model, board=board or ""), estimated
     console = Console()

@@ -58,9 +58,13 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
     if isinstance(layer, DenseSpec):
         counts = count_dense(layer, coefficients, design.multiplier_binding)
         timing = schedule_dense(layer, counts, design, coefficients.model(design.hls_tool, "dense_timing"))
-        tree_cycles = max(0, timing.latency_cycles - timing.multiply_stages)
+        # The resource strategy loops over the same registers for reuse_factor cycles: only its loop
+        # body's pipeline depth holds data, not the whole latency.
+        resource_loop = layer.strategy == "resource" and layer.reuse_factor > 1
+        pipeline_cycles = timing.latency_cycles - (timing.serial_cycles if resource_loop else 0)
+        tree_cycles = max(0, pipeline_cycles - timing.multiply_stages)
         tree_registers = min(1.0, tree_cycles / max(counts.adder_tree_levels, 1))
-        registered = 1.0 if timing.latency_cycles > 0 else 0.0
+        registered = 1.0 if pipeline_cycles > 0 else 0.0
         return {
             "kind": "dense",
             "dsp": counts.dsp_products,
@@ -72,7 +76,7 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
             "ff": {
                 "registered_accumulate_bits": counts.accumulate_bits * tree_registers * registered,
                 "registered_product_bits": counts.product_bits * min(timing.multiply_stages, 2) * registered,
-                "output_bits_cycles": layer.n_out * layer.accum_type.width * timing.latency_cycles,
+                "output_bits_cycles": layer.n_out * layer.accum_type.width * pipeline_cycles,
             },
             "latency": {},
             "timing": timing,
@@ -217,6 +221,8 @@ def estimate(
     board=None,
     *,
     reuse_factor: int | None = None,
+    strategy: str | None = None,
+    io_type: str | None = None,
     clock_period_ns: float | None = None,
     hls_tool: str | None = None,
     multiplier_binding: str = "auto",
@@ -230,6 +236,8 @@ def estimate(
         board: Board name or :class:`~fpgacompress.boards.Board` for utilization and the verdict;
             its default clock is used when no clock is given for a model.
         reuse_factor: Override every dense layer's reuse factor.
+        strategy: Override every dense layer's strategy (``latency`` or ``resource``).
+        io_type: Override the design's io_type (``io_parallel`` or ``io_stream``).
         clock_period_ns: Target clock (default: the project's, else the board's, else 5 ns).
         hls_tool: ``vivado`` or ``vitis`` (default: the project's backend, else ``vitis``).
         multiplier_binding: ``auto``, ``dsp`` or ``fabric``.
@@ -263,8 +271,7 @@ def estimate(
             default_precision=default_precision,
             reuse_factor=reuse_factor or 1,
         )
-    if reuse_factor is not None:
-        design = design.with_reuse_factor(reuse_factor)
+    design = design.with_settings(reuse_factor=reuse_factor, strategy=strategy, io_type=io_type)
     if not design.part and board is not None:
         from ..boards import load_board
 

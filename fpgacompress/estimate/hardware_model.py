@@ -126,7 +126,7 @@ def count_dense(layer: DenseSpec, coefficients: EstimatorCoefficients, binding: 
     levels = math.ceil(math.log2(deepest)) if deepest > 1 else 0
     total_product_bits = int(n_nonzero * (input_bits + layer.weight_type.width))
     if layer.strategy == "resource" and layer.reuse_factor > 1:
-        return _count_resource_dense(layer, allowed_on_dsp, n_nonzero, deepest, total_product_bits)
+        return _count_resource_dense(layer, allowed_on_dsp, n_nonzero, deepest)
     if allowed_on_dsp:
         # One DSP per distinct (input, signed weight value): HLS shares identical products.
         constant_dsp = multiplications
@@ -157,7 +157,7 @@ def count_dense(layer: DenseSpec, coefficients: EstimatorCoefficients, binding: 
 
 
 def _count_resource_dense(
-    layer: DenseSpec, allowed_on_dsp: bool, n_nonzero: int, deepest: int, product_bits: int
+    layer: DenseSpec, allowed_on_dsp: bool, n_nonzero: int, deepest: int
 ) -> DenseCounts:
     """hls4ml ``dense_resource`` at reuse factor > 1: ``block_factor`` general multipliers on a weight ROM."""
     block_factor = math.ceil(layer.n_in * layer.n_out / layer.reuse_factor)
@@ -174,7 +174,7 @@ def _count_resource_dense(
         shared_multipliers=True,
         multiplications=layer.n_in * layer.n_out,
         deepest_sum=deepest,
-        product_bits=product_bits,
+        product_bits=block_factor * (layer.input_type.width + weight_bits),
         weight_bram_18k=rom_bram_18k(layer.reuse_factor, block_factor * weight_bits),
         general_multiplier_bits=0 if allowed_on_dsp else multiplier_bits,
     )

@@ -128,8 +128,32 @@ class DesignSpec:
 
     def with_reuse_factor(self, reuse_factor: int) -> DesignSpec:
         """The same design with every dense layer at ``reuse_factor`` (the CLI's ``--reuse-factor``)."""
-        layers = tuple(
-            replace(layer, reuse_factor=int(reuse_factor)) if isinstance(layer, DenseSpec) else layer
-            for layer in self.layers
-        )
-        return replace(self, layers=layers)
+        return self.with_settings(reuse_factor=reuse_factor)
+
+    def with_settings(
+        self, *, reuse_factor: int | None = None, strategy: str | None = None, io_type: str | None = None
+    ) -> DesignSpec:
+        """The same design with every layer's reuse factor, strategy or io_type overridden (None keeps it).
+
+        Example:
+            >>> design.with_settings(reuse_factor=16, strategy="resource").layers[0].strategy
+            'resource'
+
+        Raises:
+            ConfigError: for a strategy other than ``latency``/``resource`` or an io_type other than
+                ``io_parallel``/``io_stream``.
+        """
+        if strategy is not None and strategy.lower() not in ("latency", "resource"):
+            raise ConfigError(f"strategy must be 'latency' or 'resource'. Received strategy={strategy!r}.")
+        if io_type is not None and io_type not in ("io_parallel", "io_stream"):
+            raise ConfigError(f"io_type must be 'io_parallel' or 'io_stream'. Received io_type={io_type!r}.")
+        layers = []
+        for layer in self.layers:
+            changes = {} if io_type is None else {"io_type": io_type}
+            if isinstance(layer, DenseSpec):
+                if reuse_factor is not None:
+                    changes["reuse_factor"] = int(reuse_factor)
+                if strategy is not None:
+                    changes["strategy"] = strategy.lower()
+            layers.append(replace(layer, **changes) if changes else layer)
+        return replace(self, layers=tuple(layers))
