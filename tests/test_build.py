@@ -268,3 +268,24 @@ def test_model_without_input_quantizer_uses_the_given_input_precision(jets_x, tm
     assert inputs.shape == (50, 16)
     assert inputs.min() >= -8 and inputs.max() <= 8 - 2.0**-6
     assert np.array_equal(inputs * 64, np.floor(inputs * 64))
+
+
+@pytest.mark.parametrize(
+    ("n_in", "input_precision", "bias_precision", "expected"),
+    [
+        (16, "ufixed<8,3,RND_CONV,SAT>", "fixed<6,1>", "fixed<14,9>"),  # 16 x 8 + 1 = 129 needs 8 bits + sign
+        (64, "ufixed<8,3>", "fixed<6,1,TRN,WRAP>", "fixed<16,11>"),  # 64 x 8 + 1 = 513 needs 10 bits + sign
+        (16, "fixed<16,6>", "fixed<6,1>", "fixed<21,11>"),  # 16 x 32 + 1 = 513, 10 fractional bits
+    ],
+)
+def test_binary_layers_get_an_exact_accumulator(n_in, input_precision, bias_precision, expected):
+    from fpgacompress.firmware.hls_config import binary_dense_precision
+
+    assert binary_dense_precision(n_in, input_precision, bias_precision) == expected
+
+
+def test_binary_layer_after_an_unquantized_input_is_refused():
+    from fpgacompress.firmware.hls_config import binary_dense_precision
+
+    with pytest.raises(ModelError, match=r"Binary weights need a fixed-point input.*Received input auto"):
+        binary_dense_precision(16, "auto", "fixed<6,1>")
