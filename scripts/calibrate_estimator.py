@@ -42,7 +42,7 @@ from fpgacompress.estimate.timing import elementwise_latency_cycles, schedule_de
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYER_QUANTITIES = ("lut", "ff", "latency")
-GLUE_FEATURES = ("per_layer", "pipelined_dense", "constant")
+GLUE_FEATURES = ("layer_boundaries", "pipelined_dense", "constant")
 MIN_NETWORKS_PER_MODEL = 2  # a linear model fitted on one network's layers is that network's fingerprint
 
 
