@@ -18,6 +18,7 @@ from fpgacompress.autoprune import (  # noqa: E402
     mask_model,
     node_masks,
     reduce_network,
+    retrain_reduced,
 )
 from fpgacompress.autoprune.schedule import sharpness_at  # noqa: E402
 from fpgacompress.errors import ConfigError, ModelError  # noqa: E402
@@ -251,3 +252,22 @@ def test_autoprune_rejects_model_that_does_not_fit_the_data(small_jets):
         ModelError, match=r"takes 10 inputs and gives 5 outputs, but the data has 16 features"
     ):
         autoprune(build_mlp("10-8-5", seed=0), data, AutoPruneSpec(), progress=False)
+
+
+@pytest.mark.parametrize("from_scratch", [False, True])
+def test_retrain_reduced_leaves_the_export_untouched(small_jets, from_scratch):
+    data, _ = small_jets
+    masked = insert_node_masks(build_mlp("16-8-5", seed=0), {"fc1": 4}, keep_features=6)
+    harden_node_masks(masked)
+    reduced = reduce_network(masked)
+    exported_weights = [np.array(w) for w in reduced.model.get_weights()]
+    reduced_data = data.select_features([data.feature_names[i] for i in reduced.kept_inputs])
+    one_step = TrainingConfig(epochs=1, batch_size=len(reduced_data.y_train), learning_rate=1e-6)
+    retrained = retrain_reduced(
+        reduced.model, reduced_data, one_step, from_scratch=from_scratch, progress=False
+    )
+    for before, after in zip(exported_weights, reduced.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+    # One tiny step from the exported weights stays next to them; a fresh start does not.
+    distance = np.abs(retrained.model.get_layer("fc1").kernel.numpy() - exported_weights[0]).max()
+    assert (distance > 1e-2) if from_scratch else (distance < 1e-4)

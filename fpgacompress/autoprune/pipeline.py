@@ -199,13 +199,10 @@ def retrain_reduced(
 
     from ..training import train
 
-    model = reduced_model
-    if from_scratch:
-        tf.keras.utils.set_random_seed(training.seed)
-        model = tf.keras.models.clone_model(reduced_model)
-        model._name = reduced_model.name.removesuffix("_reduced") + "_scratch"
-    else:
-        model = tf.keras.models.clone_model(reduced_model)
+    # A clone either way, so the exported model stays as exported (the caller may compare both).
+    tf.keras.utils.set_random_seed(training.seed)
+    model = tf.keras.models.clone_model(reduced_model)  # fresh weights from the layers' initializers
+    if not from_scratch:
         model.set_weights(reduced_model.get_weights())
     return train(model, data, training, progress=progress)
 
