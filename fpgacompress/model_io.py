@@ -20,7 +20,11 @@ from .errors import ModelError
 __all__ = ["save_model", "load_model", "load_standardizer", "standardizer_path", "custom_objects"]
 
 # Modules whose import registers Keras serializables (regularizers, constraints, mask layers).
-CUSTOM_OBJECT_MODULES: tuple[str, ...] = ("fpgacompress.regularizers", "fpgacompress.pruning.mask", "fpgacompress.autoprune.layer")
+CUSTOM_OBJECT_MODULES: tuple[str, ...] = (
+    "fpgacompress.regularizers",
+    "fpgacompress.pruning.mask",
+    "fpgacompress.autoprune.layer",
+)
 
 
 def custom_objects() -> dict:
@@ -50,7 +54,10 @@ def save_model(model, path: str | Path, standardizer: Standardizer | None = None
     path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*HDF5 file.*legacy", category=UserWarning)
-        model.save(path, include_optimizer=False)
+        if path.suffix == ".h5":
+            model.save(path, include_optimizer=False)
+        else:  # the native Keras format has no include_optimizer option
+            model.save(path)
     if standardizer is not None:
         standardizer.save(standardizer_path(path))
     return path

@@ -68,3 +68,11 @@ def test_corrupt_model_file_gives_a_clear_error(tmp_path):
 def test_missing_model_file_gives_a_clear_error(tmp_path):
     with pytest.raises(ModelError, match="Model file not found"):
         load_model(tmp_path / "nothing.h5")
+
+
+def test_native_keras_format_round_trips(tmp_path):
+    model = build_mlp("16-8-5", regularizer=Lp(1e-3, p=0.2), seed=3)
+    loaded = load_model(save_model(model, tmp_path / "model.keras"))
+    x = np.random.default_rng(1).normal(size=(16, 16)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert isinstance(loaded.get_layer("fc1").kernel_regularizer, Lp)
