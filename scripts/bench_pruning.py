@@ -2,15 +2,16 @@
 
 Usage:
     .venv/bin/python scripts/bench_pruning.py [--data ../shared/data/jets_hlf.npz] [--max-train 60000]
-        [--target-sparsity 0.9] [--fraction 0.3] [--epochs-per-iteration 6] [--out runs/bench_pruning]
+        [--target-sparsity 0.9 0.93] [--fraction 0.3] [--epochs-per-iteration 6] [--out runs/bench_pruning]
 
 Four models are trained for ``--pretrain-epochs`` from the same seed: a float baseline (no penalty,
 the reference for the accuracy target and TF-MOT's starting point), L1 and Lp (p = 0.1). Then each
 method prunes to ``--target-sparsity`` with the same per-layer caps and the same epoch budget:
 iterative runs cut ``--fraction`` of the remaining weights per iteration with
 ``--epochs-per-iteration`` epochs of retraining; TF-MOT gets the same total number of epochs
-(polynomial decay over the first two thirds) as the longer iterative run used. Prints a Markdown table for docs/benchmarks.md and
-writes ``curves.json`` and ``accuracy_vs_sparsity.png`` into ``--out``.
+(polynomial decay over the first two thirds) as the longer iterative run used. Prints a Markdown
+table for docs/benchmarks.md and writes ``curves.json`` and ``accuracy_vs_sparsity.png`` per
+target into ``--out``.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--max-train", type=int, default=60000, help="subsample the 144k training jets")
-    parser.add_argument("--pretrain-epochs", type=int, default=30)
-    parser.add_argument("--target-sparsity", type=float, default=0.9)
+    parser.add_argument("--pretrain-epochs", type=int, default=40)
+    parser.add_argument("--target-sparsity", type=float, nargs="+", default=[0.9])
     parser.add_argument("--fraction", type=float, default=0.3)
     parser.add_argument("--epochs-per-iteration", type=int, default=6)
     parser.add_argument("--scope", choices=["layer", "global"], default="global")
@@ -57,7 +58,7 @@ def main() -> None:
         "--caps", default="output=0.7", help="per-layer max sparsity, e.g. fc1=0.85,output=0.7"
     )
     parser.add_argument("--l1", type=float, default=1e-4)
-    parser.add_argument("--lp", type=float, default=1e-4)
+    parser.add_argument("--lp", type=float, default=1e-3)
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate while pruning")
     parser.add_argument("--out", type=Path, default=Path("runs/bench_pruning"))
     args = parser.parse_args()
@@ -67,31 +68,48 @@ def main() -> None:
     pretraining = TrainingConfig(
         epochs=args.pretrain_epochs, batch_size=512, early_stopping_patience=5, seed=0
     )
+    pretrained = {}
+    for label, regularizer in (("float", None), ("L1", L1(args.l1)), ("Lp", Lp(args.lp, p=0.1))):
+        model = build_mlp("16-64-32-32-5", regularizer=regularizer, seed=0)
+        pretrained[label] = train(model, data, pretraining, progress=False)
+    float_accuracy = pretrained["float"].metrics.accuracy
+    print(
+        f"train {len(data.y_train)} / val {len(data.y_val)} / test {len(data.y_test)} jets; float baseline test "
+        f"accuracy {float_accuracy:.4f} (mean AUC {pretrained['float'].metrics.mean_auc:.4f}), "
+        f"{pretrained['float'].epochs_run} epochs"
+    )
+    print(
+        "| target | method | pretrained accuracy | zeros | test accuracy | loss vs float [pt] | mean AUC "
+        "| pruning epochs | per layer | wall |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for target in args.target_sparsity:
+        compare_at(target, args, data, pretrained, args.out / f"target_{target:g}")
+    print(f"total wall time {time.perf_counter() - started:.0f} s")
+
+
+def compare_at(target: float, args, data, pretrained: dict, out: Path) -> None:
+    """Prune the pretrained models to ``target`` with each method; print rows, write curves and plot."""
     retraining = TrainingConfig(
         batch_size=512, learning_rate=args.learning_rate, early_stopping_patience=None, seed=0
     )
-    iterations = math.ceil(math.log(1 - args.target_sparsity) / math.log(1 - args.fraction))
+    iterations = math.ceil(math.log(1 - target) / math.log(1 - args.fraction))
     common = {
-        "target_sparsity": args.target_sparsity,
+        "target_sparsity": target,
         "scope": args.scope,
         "fraction_per_iteration": args.fraction,
         "max_iterations": iterations + 2,
         "epochs_per_iteration": args.epochs_per_iteration,
         "layers": parse_caps(args.caps),
     }
-    runs = {  # label: (method, pretrained model it starts from)
+    runs = {  # label: (method, pretrained model it starts from); iterative first, TF-MOT gets their epochs
         "iterative + L1": ("iterative", "L1"),
         "iterative + Lp (p=0.1)": ("iterative", "Lp"),
         "TF-MOT polynomial": ("tfmot", "float"),
     }
-    pretrained = {}
-    for label, regularizer in (("float", None), ("L1", L1(args.l1)), ("Lp", Lp(args.lp, p=0.1))):
-        model = build_mlp("16-64-32-32-5", regularizer=regularizer, seed=0)
-        pretrained[label] = train(model, data, pretraining, progress=False)
     float_accuracy = pretrained["float"].metrics.accuracy
-
-    curves, rows, epoch_budget = {}, [], 0
-    for label, (method, source) in runs.items():  # iterative first: TF-MOT gets the epochs they used
+    curves, epoch_budget = {}, 0
+    for label, (method, source) in runs.items():
         spec = PruneSpec(
             method=method, schedule={"kind": "polynomial", "epochs": max(epoch_budget, 3)}, **common
         )
@@ -101,7 +119,7 @@ def main() -> None:
             data,
             spec,
             training=retraining,
-            run_dir=args.out / method / source,
+            run_dir=out / method / source,
             progress=False,
         )
         seconds = time.perf_counter() - start
@@ -110,37 +128,25 @@ def main() -> None:
         if method == "iterative":
             epoch_budget = max(epoch_budget, epochs_run)
         layers = ", ".join(f"{name} {value:.0%}" for name, value in result.mask.layer_sparsity().items())
-        rows.append(
-            f"| {label} | {pretrained[source].metrics.accuracy:.4f} | {result.mask.sparsity:.1%} | "
+        print(
+            f"| {target:.0%} | {label} | {pretrained[source].metrics.accuracy:.4f} | {result.mask.sparsity:.1%} | "
             f"{result.final.test_accuracy:.4f} | {100 * (float_accuracy - result.final.test_accuracy):+.2f} | "
-            f"{result.final.test_mean_auc:.4f} | {epochs_run} | {layers} | {seconds:.0f} s |"
+            f"{result.final.test_mean_auc:.4f} | {epochs_run} | {layers} | {seconds:.0f} s |",
+            flush=True,
         )
-
-    args.out.mkdir(parents=True, exist_ok=True)
     plot_accuracy_vs_sparsity(
         curves,
-        args.out / "accuracy_vs_sparsity.png",
+        out / "accuracy_vs_sparsity.png",
         reference_accuracy=float_accuracy,
-        title="16-64-32-32-5 on the shared jets (reference: float baseline)",
+        title=f"16-64-32-32-5, target {target:.0%} zeros (reference: float baseline)",
     )
-    (args.out / "curves.json").write_text(
+    (out / "curves.json").write_text(
         json.dumps(
             {label: [record.to_dict() for record in records] for label, records in curves.items()}, indent=2
         )
     )
-    print(
-        f"train {len(data.y_train)} / val {len(data.y_val)} / test {len(data.y_test)} jets; float baseline test "
-        f"accuracy {float_accuracy:.4f} (mean AUC {pretrained['float'].metrics.mean_auc:.4f}); "
-        f"at most {iterations} iterations x {args.epochs_per_iteration} epochs; TF-MOT: {epoch_budget} epochs"
-    )
-    print(
-        "| method | pretrained accuracy | zeros | test accuracy | loss vs float [pt] | mean AUC | epochs | per layer | wall |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    print("\n".join(rows))
     for label, records in curves.items():
-        print(f"{label}: " + "; ".join(f"{r.sparsity:.0%} {r.test_accuracy:.4f}" for r in records))
-    print(f"total wall time {time.perf_counter() - started:.0f} s")
+        print(f"  {label}: " + "; ".join(f"{r.sparsity:.0%} {r.test_accuracy:.4f}" for r in records))
 
 
 if __name__ == "__main__":

@@ -117,6 +117,7 @@ def test_tfmot_reaches_target_with_plain_layers_and_exact_zeros(trained, small_j
     ]
     assert result.mask.violations(result.model) == {}
     assert [record.iteration for record in result.records] == [0, 1, 2, 3]
+    assert sum(record.epochs_trained for record in result.records) == 3
     _assert_honours(train(result.model, data, QUICK, progress=False).model, result.mask)
 
 

@@ -31,7 +31,8 @@ class PruneRecord:
     """One pruning step: how sparse the model is and how well it still classifies.
 
     ``iteration`` counts pruning iterations (``iterative``) or epochs (``tfmot``); 0 is the
-    unpruned model. ``within_budget`` is judged on ``val_accuracy``.
+    unpruned model. ``epochs_trained`` counts the epochs since the previous record, so their sum
+    is the run's training cost. ``within_budget`` is judged on ``val_accuracy``.
     """
 
     iteration: int

@@ -126,7 +126,7 @@ class _EpochRecorder(tf.keras.callbacks.Callback):
         test = evaluate(self.model, self.data.x_test, self.data.y_test, self.data.class_names)
         budget = self.spec.accuracy_budget
         within_budget = budget is None or budget.allows(validation_accuracy, self.baseline.val_accuracy)
-        record = PruneRecord.measure(epoch + 1, mask, validation_accuracy, test, epoch + 1, within_budget)
+        record = PruneRecord.measure(epoch + 1, mask, validation_accuracy, test, 1, within_budget)
         self.records.append(record)
         if within_budget:
             self.best = (record, self.model.get_weights())
