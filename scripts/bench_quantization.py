@@ -1,9 +1,9 @@
 """Quantization-aware training on the shared jets: accuracy vs BOPs, side by side in one run.
 
 Usage:
-    .venv/bin/python scripts/bench_quantization.py [--data ../shared/data/jets_hlf.npz] [--max-train 60000]
-        [--float-epochs 20] [--target-sparsity 0.85] [--prune-epochs 4] [--qat-epochs 15]
-        [--activation-bits 6] [--input-bits 8] [--out runs/bench_quantization]
+    .venv/bin/python scripts/bench_quantization.py [--data ../shared/data/jets_hlf.npz] [--max-train 40000]
+        [--float-epochs 40] [--target-sparsity 0.85] [--prune-epochs 6] [--prune-fraction 0.3] [--qat-epochs 15]
+        [--activation-bits 6] [--input-bits 10] [--out runs/bench_quantization]
 
 One 16-64-32-32-5 tagger with L1 (1e-4) is trained in float; a copy is pruned with
 ``fpgacompress.pruning.prune`` (iterative, global magnitude threshold, ``--target-sparsity``).
@@ -95,13 +95,16 @@ def tfmot_recipe(data, epochs: int, training: TrainingConfig, seed: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--max-train", type=int, default=60000)
-    parser.add_argument("--float-epochs", type=int, default=20)
+    parser.add_argument("--max-train", type=int, default=40000)
+    parser.add_argument("--float-epochs", type=int, default=40)
     parser.add_argument("--target-sparsity", type=float, default=0.85)
-    parser.add_argument("--prune-epochs", type=int, default=4, help="retraining epochs per pruning iteration")
+    parser.add_argument("--prune-epochs", type=int, default=6, help="retraining epochs per pruning iteration")
+    parser.add_argument(
+        "--prune-fraction", type=float, default=0.3, help="fraction of the kept weights cut per iteration"
+    )
     parser.add_argument("--qat-epochs", type=int, default=15)
     parser.add_argument("--activation-bits", type=int, default=6)
-    parser.add_argument("--input-bits", type=int, default=8)
+    parser.add_argument("--input-bits", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -126,7 +129,7 @@ def main() -> None:
         PruneSpec(
             target_sparsity=args.target_sparsity,
             scope="global",
-            fraction_per_iteration=0.5,
+            fraction_per_iteration=args.prune_fraction,
             epochs_per_iteration=args.prune_epochs,
         ),  # fmt: skip
         training=training,

@@ -44,8 +44,23 @@ def test_integer_bits_above_total_bits_are_rejected():
         ConfigError, match=r"layer_name\.fc1\.weight: integer bits must be <= 5 for 6 total bits"
     ):
         QuantizationSpec.parse({"layer_name": {"fc1": {"weight": {"bits": 6, "integer": 7}}}})
-    with pytest.raises(ConfigError, match=r"default\.activation: integer bits must be <= 4 for 4 total bits"):
+    with pytest.raises(ConfigError, match=r"default\.activation: integer bits must be <= 3 for 4 total bits"):
         QuantizationSpec.parse({"default": {"activation": {"bits": 4, "integer": 5}}})
+
+
+def test_saturating_quantizers_keep_a_fractional_bit_so_hls4ml_saturates_too():
+    # hls4ml turns ufixed<6,6> into uint<6>, which wraps on overflow where QKeras saturates
+    with pytest.raises(
+        ConfigError, match=r"must be <= 5 for 6 total bits \(one fractional bit is kept, else hls4ml wraps"
+    ):
+        QuantizationSpec.parse({"default": {"activation": {"bits": 6, "integer": 6}}})
+    with pytest.raises(
+        ConfigError, match=r"input: .*must be <= 6 for 8 total bits \(one is the sign bit; one fractional"
+    ):
+        QuantizationSpec.parse({"input": {"bits": 8, "integer": 7}})
+    QuantizationSpec.parse(
+        {"default": {"weight": {"bits": 6, "integer": 5}}}
+    )  # constants never overflow: int<6> is fine
 
 
 @pytest.mark.parametrize("kind", ["ternary", "binary"])
@@ -265,6 +280,8 @@ def test_integer_bits_cover_the_magnitude_within_the_budget():
     assert integer_bits(3.2, 8, signed=False) == 2
     assert integer_bits(100.0, 6, signed=True) == 5  # clamped: one bit is the sign
     assert integer_bits(0.0, 6, signed=False) == 0
+    assert integer_bits(100.0, 6, signed=False, saturating=True) == 5
+    assert integer_bits(100.0, 6, signed=True, saturating=True) == 4
 
 
 def test_suggest_precision_follows_weight_and_activation_ranges(model, small_jets):

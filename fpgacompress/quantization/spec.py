@@ -53,21 +53,38 @@ __all__ = [
     "load_spec",
     "save_spec",
     "LAYER_TYPES",
+    "max_integer_bits",
 ]
 
 LAYER_TYPES = ("Dense", "Activation")
+_SATURATION_NOTE = "one fractional bit is kept, else hls4ml wraps instead of saturating"
 _AUTO_ALPHA_MESSAGE = (
     "alpha={value!r} is refused: its per-channel float scales are not representable in the firmware, "
     "so hls4ml would not be bit-exact with the Keras model; use alpha: 1 (the default)"
 )
 
 
-def _check_integer(bits: int, integer: int, signed: bool) -> None:
-    limit = bits - 1 if signed else bits
+def max_integer_bits(bits: int, signed: bool, saturating: bool) -> int:
+    """The most integer bits a quantizer may have and stay bit-exact in hls4ml.
+
+    A signed quantizer spends one bit on the sign. A *saturating* one (the input quantizer, a ReLU)
+    also keeps one fractional bit: hls4ml turns a type with no fractional bit into ``int<bits>`` /
+    ``uint<bits>``, which wraps on overflow where QKeras saturates.
+    """
+    return bits - (1 if signed else 0) - (1 if saturating else 0)
+
+
+def _check_integer(bits: int, integer: int, signed: bool, saturating: bool = False) -> None:
+    limit = max_integer_bits(bits, signed, saturating)
     if integer > limit:
-        sign_note = " (one of the total bits is the sign bit)" if signed else ""
+        notes = [
+            note
+            for note, applies in (("one is the sign bit", signed), (_SATURATION_NOTE, saturating))
+            if applies
+        ]
         raise ValueError(
-            f"integer bits must be <= {limit} for {bits} total bits{sign_note}; received integer={integer}, bits={bits}"
+            f"integer bits must be <= {limit} for {bits} total bits ({'; '.join(notes) or 'unsigned'}); "
+            f"received integer={integer}, bits={bits}"
         )
 
 
@@ -79,7 +96,7 @@ class FixedPoint(StrictConfig):
 
     @model_validator(mode="after")
     def _integer_fits(self) -> FixedPoint:
-        _check_integer(self.bits, self.integer, signed=True)
+        _check_integer(self.bits, self.integer, signed=True, saturating=True)
         return self
 
     @property
@@ -153,7 +170,7 @@ class ActivationQuantizer(StrictConfig):
     """A ReLU output quantizer: ``quantized_relu(bits, integer)`` = hls4ml ``ufixed<bits, integer>``."""
 
     kind: str = "fixed"
-    bits: int = Field(ge=1, le=32)
+    bits: int = Field(ge=2, le=32)
     integer: int = Field(0, ge=0)
 
     @field_validator("kind")
@@ -168,7 +185,7 @@ class ActivationQuantizer(StrictConfig):
 
     @model_validator(mode="after")
     def _integer_fits(self) -> ActivationQuantizer:
-        _check_integer(self.bits, self.integer, signed=False)
+        _check_integer(self.bits, self.integer, signed=False, saturating=True)
         return self
 
     @property
