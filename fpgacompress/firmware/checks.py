@@ -51,6 +51,10 @@ def _quantizer_name(quantizer) -> str | None:
         return None
     if isinstance(quantizer, str):
         return quantizer.split("(", 1)[0]
+    if (
+        hasattr(quantizer, "get") and "class_name" in quantizer
+    ):  # a serialized quantizer (model loaded from file)
+        return str(quantizer["class_name"])
     return type(quantizer).__name__
 
 
@@ -103,13 +107,16 @@ def check_supported_model(model) -> None:
                 )
             if kind == "QDense":
                 for role in ("kernel_quantizer", "bias_quantizer"):
-                    name = _quantizer_name(getattr(layer, role, None))
+                    # the *_internal attribute is the live quantizer; the plain one may be its serialized form
+                    name = _quantizer_name(
+                        getattr(layer, f"{role}_internal", None) or getattr(layer, role, None)
+                    )
                     if name is not None and name not in _WEIGHT_QUANTIZERS:
                         raise ModelError(
                             f"Layer '{layer.name}' uses {role} '{name}', which the bit-exact flow does not support. "
                             f"Supported weight quantizers: {', '.join(_WEIGHT_QUANTIZERS)}."
                         )
-                if _quantizer_name(layer.kernel_quantizer) is None:
+                if _quantizer_name(getattr(layer, "kernel_quantizer_internal", None)) is None:
                     raise ModelError(
                         f"Layer '{layer.name}' (QDense) has no kernel_quantizer; give it quantized_bits(...)."
                     )
