@@ -78,3 +78,13 @@ def test_lhc_initiation_interval_budget(clock_mhz, tmux, expected):
 def test_tmux_must_be_positive():
     with pytest.raises(BoardError, match=r"Received: tmux=0"):
         max_initiation_interval(240, 0)
+
+
+def test_boards_command_lists_every_board_with_part_and_budget(capsys):
+    from fpgacompress.cli import main
+
+    assert main(["boards"]) == 0
+    printed = capsys.readouterr().out
+    for board in list_boards():
+        assert board.name in printed and board.part in printed
+    assert "serenity-vu13p   xcvu13p-flga2577-2-e       240 MHz      6" in printed
