@@ -103,6 +103,11 @@ def build(model_path, board, backend, reuse_factor, strategy, io_type, clock_mhz
         click.echo(
             f"note: no {model_path.stem}.preprocessing.json next to the model; inputs standardized on the data's training split."
         )
+    if not any(type(layer).__name__.startswith("Q") for layer in model.layers):
+        click.echo(
+            "note: the model has no QKeras quantizers; hls4ml uses its default fixed<16,6> types, so the "
+            "firmware approximates it (quantize it first with 'fpgacompress quantize' for bit-exact firmware)."
+        )
     project = build_project(
         model, None, config, x_test=dataset.x_test, standardizer=standardizer, out_dir=out, force=force
     )
