@@ -2,7 +2,7 @@
 
 Usage:
     .venv/bin/python scripts/bench_quantization.py [--data ../shared/data/jets_hlf.npz] [--max-train 40000]
-        [--float-epochs 40] [--target-sparsity 0.85] [--prune-epochs 6] [--prune-fraction 0.3] [--qat-epochs 15]
+        [--float-epochs 40] [--target-sparsity 0.85] [--prune-epochs 6] [--prune-fraction 0.3] [--qat-epochs 30]
         [--activation-bits 6] [--input-bits 10] [--out runs/bench_quantization]
 
 One 16-64-32-32-5 tagger with L1 (1e-4) is trained in float; a copy is pruned with
@@ -102,7 +102,7 @@ def main() -> None:
     parser.add_argument(
         "--prune-fraction", type=float, default=0.3, help="fraction of the kept weights cut per iteration"
     )
-    parser.add_argument("--qat-epochs", type=int, default=15)
+    parser.add_argument("--qat-epochs", type=int, default=30)
     parser.add_argument("--activation-bits", type=int, default=6)
     parser.add_argument("--input-bits", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=512)
