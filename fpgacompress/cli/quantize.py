@@ -134,6 +134,15 @@ def quantize(
     dataset, standardizer = dataset.standardized(standardizer)
     if spec is None:
         spec = suggest_precision(model, dataset, bits, input_bits=input_bits, weight_kind=weight_kind)
+    if any(
+        precision.weight and precision.weight.kind == "binary"
+        for precision in spec.resolve(model).layers.values()
+    ):
+        click.echo(
+            "warning: binary weights: hls4ml 1.3 firmware for binary kernels is not bit-exact with the QKeras "
+            "model (fixed and ternary are); check the C-simulation before trusting it",
+            err=True,
+        )
     result = quantization_aware_training(
         model, spec, dataset, config, standardizer=standardizer, run_dir=out, progress=progress
     )

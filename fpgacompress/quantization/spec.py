@@ -119,6 +119,8 @@ class WeightQuantizer(StrictConfig):
     no multiplier in the firmware. ``binary`` has no zero, so it cannot hold pruned weights.
     ``threshold`` (ternary only, QKeras default 0.33) is the magnitude from which a weight becomes
     +-1; float weights are often all below 0.33, so :func:`suggest_precision` sets it per layer.
+    Caution: hls4ml 1.3's binary (xnor) dense on fixed-point inputs did not reproduce the QKeras
+    logits in ``tests/test_quantization_hls4ml.py`` (fixed and ternary do, bit for bit).
     """
 
     kind: Literal["fixed", "ternary", "binary"] = "fixed"
