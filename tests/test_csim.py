@@ -56,6 +56,7 @@ def test_csim_cli_reports_bit_exact(built, capsys):
     printed = capsys.readouterr().out
     assert "logits (output): 1000/1000 samples bit-exact -- BIT-EXACT" in printed
     assert "softmax (lookup table, approximate): argmax agrees on" in printed
+    assert "g++ 0.0 s" in printed  # the binary from 'build --csim' is up to date: reused, not recompiled
 
 
 def test_one_changed_bit_is_a_mismatch_naming_sample_and_layer(built, capsys, tmp_path):

@@ -170,9 +170,10 @@ def csim(
         )
     reference = load_reference(directory)
     compile_log = directory / COMPILE_LOG
-    compile_seconds = _run(
-        compile_command(project.project_name), directory, compile_log, COMPILE_TIMEOUT_S, "g++"
-    )
+    compile_seconds = 0.0
+    if recompile or not _binary_is_current(directory):
+        command = compile_command(project.project_name, optimization_level)
+        compile_seconds = _run(command, directory, compile_log, COMPILE_TIMEOUT_S, "g++")
     trace_path = directory / TRACE_FILE
     trace_path.unlink(missing_ok=True)
     run_seconds = _run(
