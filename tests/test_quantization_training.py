@@ -35,7 +35,7 @@ def pruned_model(small_jets):
     ).model
 
 
-@pytest.mark.parametrize("weight_kind", ["fixed", "ternary"])
+@pytest.mark.parametrize("weight_kind", ["fixed", pytest.param("ternary", marks=pytest.mark.slow)])
 def test_every_zero_survives_qat_and_save_load(pruned_model, small_jets, tmp_path, weight_kind):
     from fpgacompress.model_io import load_model
     from fpgacompress.pruning.mask import PruningMask
