@@ -1,24 +1,36 @@
-"""The YAML recipe: one validated object describing data, model, regularization and training.
+"""The YAML recipe: one validated object for the whole chain, from data to firmware.
 
-Unknown keys and wrong types are errors that name their dotted path (``training.epochs``), because
-a typo that is silently ignored costs a trigger developer a day of training the wrong thing.
+Sections: ``data``, ``model``, ``regularization``, ``training`` (always), then the optional stages
+``autoprune``, ``pruning``, ``quantization`` and ``build`` (+ ``csim``). A section left out skips its
+stage. Unknown keys and wrong types are errors naming their dotted path (``pruning.target_sparsity``).
 
 Example:
-    >>> recipe = load_recipe("scripts/jet_tagger.yaml")
-    >>> recipe.training.epochs
-    30
+    >>> recipe = load_recipe("scripts/jet_trigger_vu13p.yaml")
+    >>> recipe.build.board, recipe.pruning.target_sparsity
+    ('serenity-vu13p', 0.7)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field
 
+from .autoprune.spec import AutoPruneSpec
+from .config import (
+    DataConfig,
+    ModelConfig,
+    RegularizationConfig,
+    StrictConfig,
+    TrainingConfig,
+    format_validation_error,
+    parse_section,
+)
 from .errors import ConfigError
-from .models import parse_topology
+from .firmware.settings import BuildConfig
+from .pruning.spec import PruneSpec
+from .quantization.spec import QuantizationSpec
 
 __all__ = [
     "StrictConfig",
@@ -26,6 +38,7 @@ __all__ = [
     "ModelConfig",
     "RegularizationConfig",
     "TrainingConfig",
+    "QuantizationStage",
     "Recipe",
     "load_recipe",
     "parse_section",
@@ -33,86 +46,27 @@ __all__ = [
 ]
 
 
-class StrictConfig(BaseModel):
-    """Base of every recipe section: unknown keys are errors, values are immutable."""
+class QuantizationStage(StrictConfig):
+    """Quantization-aware fine-tuning: the per-layer precision and how long to fine-tune."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DataConfig(StrictConfig):
-    """Where the jets come from; ``path: null`` is the sample bundled with the package."""
-
-    path: Path | None = None
-    validation_fraction: float = Field(0.1, gt=0, lt=1)
-    max_train: int | None = Field(None, ge=100, description="subsample the training split (quick runs)")
-    max_test: int | None = Field(None, ge=100)
-    seed: int = 0
-
-
-class ModelConfig(StrictConfig):
-    topology: str = "16-64-32-32-5"
-    activation: Literal["relu"] = "relu"
-
-    @field_validator("topology")
-    @classmethod
-    def _valid_topology(cls, value: str) -> str:
-        parse_topology(value)
-        return value
-
-
-class RegularizationConfig(StrictConfig):
-    """Kernel penalty on every Dense layer: L1 (``lambda*|w|``) or Lp (``lambda*|w|^p``, 0<p<1)."""
-
-    kind: Literal["none", "l1", "lp"] = "l1"
-    strength: float = Field(1e-4, ge=0)
-    p: float = Field(0.1, gt=0, lt=1)
-    epsilon: float = Field(1e-4, gt=0)
-
-    def build(self):
-        """The Keras regularizer this section describes (``None`` for ``kind: none``)."""
-        from .regularizers import make_regularizer
-
-        return make_regularizer(self.kind, self.strength, p=self.p, epsilon=self.epsilon)
-
-
-class TrainingConfig(StrictConfig):
-    epochs: int = Field(30, ge=1)
-    batch_size: int = Field(512, ge=1)
-    learning_rate: float = Field(1e-3, gt=0)
-    early_stopping_patience: int | None = Field(5, ge=1)
-    seed: int = 0
+    precision: QuantizationSpec = QuantizationSpec()
+    epochs: int = Field(10, ge=1)
+    learning_rate: float = Field(5e-4, gt=0)
 
 
 class Recipe(StrictConfig):
-    """The whole recipe; later stages add their sections here."""
+    """The whole chain; every section after ``training`` is optional (``None`` skips the stage)."""
 
-    name: str = "jet-tagger"
+    name: str = Field("jet-tagger", pattern=r"^[A-Za-z0-9_.-]+$")
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     regularization: RegularizationConfig = RegularizationConfig()
     training: TrainingConfig = TrainingConfig()
-
-
-def format_validation_error(error: ValidationError, source: str) -> str:
-    """One line per problem, each naming the dotted path of the offending key."""
-    problems = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
-            problems.append(f"{where}: unknown key")
-        elif item["type"] == "value_error":  # our own validators already say what was received
-            problems.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
-        else:
-            problems.append(f"{where}: {item['msg']} (received {item.get('input')!r})")
-    return f"Invalid {source}: " + "; ".join(problems)
-
-
-def parse_section(model_type: type[StrictConfig], payload: dict, source: str) -> StrictConfig:
-    """Validate ``payload`` as ``model_type``; a :class:`ConfigError` names each bad dotted path."""
-    try:
-        return model_type.model_validate(payload)
-    except ValidationError as error:
-        raise ConfigError(format_validation_error(error, source)) from None
+    autoprune: AutoPruneSpec | None = None
+    pruning: PruneSpec | None = None
+    quantization: QuantizationStage | None = None
+    build: BuildConfig | None = None
+    csim: bool = True
 
 
 def load_recipe(path: str | Path) -> Recipe:

@@ -17,11 +17,19 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .config import TrainingConfig
 from .data import Dataset, Standardizer
 from .metrics import Metrics, evaluate
-from .recipe import TrainingConfig
 
-__all__ = ["TrainResult", "train", "train_recipe", "prepare_data", "check_topology_fits", "compile_model", "save_run"]
+__all__ = [
+    "TrainResult",
+    "train",
+    "train_recipe",
+    "prepare_data",
+    "check_topology_fits",
+    "compile_model",
+    "save_run",
+]
 
 
 @dataclass

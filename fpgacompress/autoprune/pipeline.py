@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import TrainingConfig
 from ..data import Dataset, Standardizer
 from ..errors import ModelError
 from ..metrics import Metrics, evaluate
-from ..recipe import TrainingConfig
 from .spec import AutoPruneSpec, resolve_keep_count, resolve_keep_counts
 
 __all__ = ["AutoPruneResult", "autoprune", "mask_model", "retrain_reduced"]

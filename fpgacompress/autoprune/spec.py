@@ -21,8 +21,8 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from ..config import StrictConfig, format_validation_error
 from ..errors import ConfigError
-from ..recipe import StrictConfig, format_validation_error
 
 __all__ = ["AutoPruneSpec", "KeepValue", "resolve_keep_count", "resolve_keep_counts"]
 

@@ -100,7 +100,7 @@ def autoprune(
     features), masked_model.h5 and autoprune.json (kept nodes, feature order, metrics).
     """
     from ..autoprune.spec import AutoPruneSpec
-    from ..recipe import DataConfig, TrainingConfig, parse_section
+    from ..config import DataConfig, TrainingConfig, parse_section
 
     spec = AutoPruneSpec(
         keep=parse_keep(keep, "--keep"),

@@ -71,8 +71,8 @@ def build(model_path, board, backend, reuse_factor, strategy, io_type, clock_mhz
     Everything is checked before a file is written (board, layers and quantizers, reuse factor, the
     LHC initiation-interval budget); the project appears in --out only when complete.
     """
+    from ..config import parse_section
     from ..firmware.settings import BuildConfig
-    from ..recipe import parse_section
 
     config = parse_section(
         BuildConfig,

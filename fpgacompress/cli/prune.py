@@ -121,8 +121,8 @@ def prune(
 
     The input standardization saved beside MODEL is reused (and saved beside the pruned model).
     """
+    from ..config import TrainingConfig, parse_section
     from ..pruning.spec import PruneSpec
-    from ..recipe import TrainingConfig, parse_section
 
     payload = {
         "method": method,

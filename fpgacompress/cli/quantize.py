@@ -90,9 +90,9 @@ def quantize(
     to pick each layer's integer bits from the observed ranges. The run directory gets the QKeras
     model.h5 (+ input standardization), metrics, the spec, and a per-layer BOPs report.
     """
+    from ..config import TrainingConfig, parse_section
     from ..errors import ConfigError
     from ..quantization.spec import QuantizationSpec, load_spec
-    from ..recipe import TrainingConfig, parse_section
 
     if spec_path is not None and (bits is not None or suggest):
         raise ConfigError("Give either --spec FILE or --bits N (with --suggest), not both.")

@@ -16,21 +16,34 @@ Example:
 
 from __future__ import annotations
 
-from .checks import valid_reuse_factors
-from .csim import CsimResult, csim
-from .project import HlsProject, build, load_project
-from .settings import BuildConfig
-from .synth import SynthesisResult, run_synthesis, synthesis_tool
+import importlib
 
-__all__ = [
-    "BuildConfig",
-    "HlsProject",
-    "build",
-    "load_project",
-    "CsimResult",
-    "csim",
-    "SynthesisResult",
-    "run_synthesis",
-    "synthesis_tool",
-    "valid_reuse_factors",
-]
+# public name -> module defining it; resolved on first use so that reading a recipe's ``build``
+# section (``settings``) does not import TensorFlow or hls4ml.
+_PUBLIC_API = {
+    "BuildConfig": "settings",
+    "HlsProject": "project",
+    "build": "project",
+    "load_project": "project",
+    "CsimResult": "csim",
+    "csim": "csim",
+    "SynthesisResult": "synth",
+    "run_synthesis": "synth",
+    "synthesis_tool": "synth",
+    "valid_reuse_factors": "checks",
+}
+
+__all__ = sorted(_PUBLIC_API)
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC_API:
+        value = getattr(importlib.import_module(f"{__name__}.{_PUBLIC_API[name]}"), name)
+        # Bind the name here: importing the submodule ``csim`` set ``csim`` to the module itself.
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC_API])

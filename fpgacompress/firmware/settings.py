@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ..recipe import StrictConfig
+from ..config import StrictConfig
 
 __all__ = ["BuildConfig", "DEFAULT_INPUT_PRECISION"]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..config import TrainingConfig, parse_section
 from ..data import Dataset, Standardizer
 from ..errors import DataError, ModelError
-from ..recipe import TrainingConfig, parse_section
 from .mask import prunable_layers
 from .result import PruneResult, save_result
 from .spec import PruneSpec

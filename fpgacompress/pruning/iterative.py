@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..config import TrainingConfig
 from ..data import Dataset
 from ..metrics import evaluate
-from ..recipe import TrainingConfig
 from .magnitude import next_mask
 from .mask import PruningMask, apply_mask, prunable_layers
 from .result import PruneRecord, PruneResult, plot_iteration_weights

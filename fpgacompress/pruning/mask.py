@@ -41,7 +41,11 @@ class KernelMask(tf.keras.constraints.Constraint):
 
 def prunable_layers(model) -> list:
     """Layers with a 2-D kernel (Dense, QDense), in model order."""
-    return [layer for layer in model.layers if getattr(layer, "kernel", None) is not None and len(layer.kernel.shape) == 2]
+    return [
+        layer
+        for layer in model.layers
+        if getattr(layer, "kernel", None) is not None and len(layer.kernel.shape) == 2
+    ]
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,9 @@ def apply_mask(model, mask: PruningMask):
     layers = {layer.name: layer for layer in prunable_layers(model)}
     unknown = sorted(set(mask.masks) - set(layers))
     if unknown:
-        raise ModelError(f"Pruning mask names layer(s) {unknown} that the model lacks. Model layers: {sorted(layers)}.")
+        raise ModelError(
+            f"Pruning mask names layer(s) {unknown} that the model lacks. Model layers: {sorted(layers)}."
+        )
     for name, array in mask.masks.items():
         if array.shape != tuple(layers[name].kernel.shape):
             raise ModelError(

@@ -22,8 +22,8 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from ..config import StrictConfig, format_validation_error
 from ..errors import ConfigError
-from ..recipe import StrictConfig, format_validation_error
 
 __all__ = ["AccuracyBudget", "LayerOverride", "TfmotSchedule", "PruneSpec", "PRUNING_METHODS"]
 
@@ -144,6 +144,10 @@ class PruneSpec(StrictConfig):
             super().__init__(**values)
         except ValidationError as error:
             raise ConfigError(format_validation_error(error, "pruning spec")) from None
+
+    # Only wraps errors: pydantic skips it when validating a recipe, whose errors parse_section
+    # already turns into one ConfigError naming dotted paths (pruning.target_sparsity).
+    __init__.__pydantic_base_init__ = True
 
     @field_validator("target_sparsity")
     @classmethod

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from ..config import TrainingConfig
 from ..data import Dataset
 from ..errors import ModelError
 from ..metrics import evaluate
-from ..recipe import TrainingConfig
 from .iterative import baseline_record
 from .magnitude import layer_targets
 from .mask import PruningMask, apply_mask, prunable_layers

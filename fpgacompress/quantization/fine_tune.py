@@ -17,10 +17,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import TrainingConfig
 from ..data import Dataset, Standardizer
 from ..errors import ModelError
 from ..pruning.mask import PruningMask
-from ..recipe import TrainingConfig
 from ..training import TrainResult, save_run, train
 from .convert import quantize
 from .report import QuantizationReport, quantization_report

@@ -38,8 +38,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, field_validator, model_validator
 
+from ..config import StrictConfig, parse_section
 from ..errors import ConfigError
-from ..recipe import StrictConfig, parse_section
 
 __all__ = [
     "FixedPoint",
