@@ -86,13 +86,20 @@ def _read_weights(firmware_dir: Path, index: int, n_in: int, n_out: int, layer_n
     return values.reshape(n_in, n_out)
 
 
+class _TaggedSafeLoader(yaml.SafeLoader):
+    """Safe YAML that reads hls4ml's own tags (``!keras_model``, ``!h5model``) as plain scalars."""
+
+
+_TaggedSafeLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
 def _project_settings(project_dir: Path) -> dict:
     """Clock, part and backend from ``hls4ml_config.yml`` when present (the firmware does not hold them)."""
     config_path = project_dir / "hls4ml_config.yml"
     if not config_path.is_file():
         return {}
     try:
-        config = yaml.safe_load(config_path.read_text()) or {}
+        config = yaml.load(config_path.read_text(), Loader=_TaggedSafeLoader) or {}
     except yaml.YAMLError:
         return {}
     settings = {}
