@@ -13,35 +13,38 @@ Example:
 
 from __future__ import annotations
 
-from .convert import quantize
-from .fine_tune import QuantizationResult, quantization_aware_training
-from .report import LayerReport, QuantizationReport, quantization_report
-from .spec import (
-    ActivationQuantizer,
-    FixedPoint,
-    LayerQuantization,
-    QuantizationSpec,
-    QuantizationTable,
-    WeightQuantizer,
-    load_spec,
-    save_spec,
-)
-from .suggest import suggest_precision
+import importlib
 
-__all__ = [
-    "ActivationQuantizer",
-    "FixedPoint",
-    "LayerQuantization",
-    "LayerReport",
-    "QuantizationReport",
-    "QuantizationResult",
-    "QuantizationSpec",
-    "QuantizationTable",
-    "WeightQuantizer",
-    "load_spec",
-    "quantization_aware_training",
-    "quantization_report",
-    "quantize",
-    "save_spec",
-    "suggest_precision",
-]
+# public name -> module defining it; resolved on first use so that reading a recipe's
+# ``quantization`` section does not import TensorFlow.
+_PUBLIC_API = {
+    "quantize": "convert",
+    "QuantizationResult": "fine_tune",
+    "quantization_aware_training": "fine_tune",
+    "LayerReport": "report",
+    "QuantizationReport": "report",
+    "quantization_report": "report",
+    "ActivationQuantizer": "spec",
+    "FixedPoint": "spec",
+    "LayerQuantization": "spec",
+    "QuantizationSpec": "spec",
+    "QuantizationTable": "spec",
+    "WeightQuantizer": "spec",
+    "load_spec": "spec",
+    "save_spec": "spec",
+    "suggest_precision": "suggest",
+}
+
+__all__ = sorted(_PUBLIC_API)
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC_API:
+        value = getattr(importlib.import_module(f"{__name__}.{_PUBLIC_API[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC_API])
