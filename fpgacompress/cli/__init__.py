@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -28,6 +29,7 @@ INTERRUPTED_EXIT_CODE = 130
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # silence TensorFlow's start-up chatter (CUDA probing)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices are not the user's business
     try:
         result = app.main(args=argv, prog_name="fpgacompress", standalone_mode=False)
     except click.exceptions.ClickException as error:
