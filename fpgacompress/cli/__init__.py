@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 
 import click
 
@@ -30,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # silence TensorFlow's start-up chatter (CUDA probing)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices are not the user's business
+    # Keras warns on every save of a QKeras layer that a quantizer is "not a Constraint"; it reloads fine.
+    warnings.filterwarnings(
+        "ignore", message=r"The `keras\.constraints\.serialize\(\)` API", category=UserWarning
+    )
     try:
         result = app.main(args=argv, prog_name="fpgacompress", standalone_mode=False)
     except click.exceptions.ClickException as error:
