@@ -1,10 +1,11 @@
 """Acceptance matrix: firmware logits equal the QKeras model's logits, bit for bit, on 1,000 real jets.
 
 Ten configurations cover weight bits 4/6/8/16, ternary and binary weights, a 90%-pruned model,
-a reduced (smaller-topology, fewer-inputs, as AutoPruner exports) model, reuse factor 1 and 4,
-io_parallel and io_stream, latency and resource strategy, and both backends. The models are
-trained briefly on the bundled jets and quantized with ``fpgacompress.quantization.quantize``, so
-weights and activations are realistic, not random.
+an AutoPruner-reduced model, reuse factor 1 and 4, io_parallel and io_stream, latency and resource
+strategy, and both backends. Every model is a real output of the project's own stages on the bundled
+jets: a trained float tagger; ``prune()`` to 90 % zeros (iterative, one epoch per iteration);
+``autoprune()`` keeping half the nodes and 12 of 16 features (its ``reduced_model`` and ``data``);
+each then through ``quantization_aware_training()``. Epochs are few: exactness, not accuracy, is tested.
 
 Every project is built first; the C-simulations then compile two at a time with ``-O1`` (the
 fixed-point results do not depend on the optimization level; it halves compile time).
@@ -18,9 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:The `keras.constraints.serialize:UserWarning"),
+]
 
 N_JETS = 1000
+KEPT_FEATURES = 12  # AutoPruner keeps 12 of 16 inputs and half of each hidden layer: 12-32-16-16-5
 
 
 @dataclass(frozen=True)
@@ -50,13 +55,6 @@ CASES = [
     Case("w6-latency-rf1-stream", "w6", {"strategy": "latency", "reuse_factor": 1, "io_type": "io_stream"}),
     Case("w8-resource-rf4-stream", "w8", {"strategy": "resource", "reuse_factor": 4, "io_type": "io_stream"}),
 ]
-REDUCED_FEATURES = 12  # 12-24-12-5: every layer accepts reuse factor 4
-
-
-def _train(model, x, y, epochs=3):
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    model.fit(x, y, epochs=epochs, batch_size=256, verbose=0)
-    return model
 
 
 @pytest.fixture(scope="module")
@@ -67,33 +65,45 @@ def jets():
 
 
 @pytest.fixture(scope="module")
-def models(jets):
-    import tensorflow as tf
-
+def compressed(jets):
+    """The float tagger and what the pruning and AutoPruner stages make of it."""
+    from fpgacompress.autoprune import AutoPruneSpec, autoprune
+    from fpgacompress.config import TrainingConfig
     from fpgacompress.models import build_mlp
-    from fpgacompress.quantization import QuantizationSpec, quantize
+    from fpgacompress.pruning import PruneSpec, prune
+    from fpgacompress.training import train
 
-    tf.keras.utils.set_random_seed(0)
-    base = _train(build_mlp("16-64-32-32-5", seed=0), jets.x_train, jets.y_train)
+    training = TrainingConfig(epochs=3, batch_size=256)
+    base = train(build_mlp("16-64-32-32-5", seed=0), jets, training, progress=False).model
+    pruned = prune(
+        base,
+        jets,
+        PruneSpec(target_sparsity=0.9, fraction_per_iteration=0.55, epochs_per_iteration=1),
+        training=training,
+        progress=False,
+    )
+    reduced = autoprune(
+        base,
+        jets,
+        AutoPruneSpec(keep=0.5, keep_features=KEPT_FEATURES, soft_epochs=2, hard_epochs=1),
+        training=training.model_copy(update={"epochs": 1}),
+        progress=False,
+    )
+    return base, pruned, reduced
+
+
+@pytest.fixture(scope="module")
+def models(jets, compressed):
+    from fpgacompress.config import TrainingConfig
+    from fpgacompress.quantization import QuantizationSpec, quantization_aware_training
+
+    base, pruned, reduced = compressed
+    fine_tuning = TrainingConfig(epochs=1, batch_size=256)
 
     def quantized(model, bits=6, data=jets, **kind):
         spec = QuantizationSpec.uniform(bits, 0, activation_bits=8, activation_integer=3, **kind)
-        return _train(quantize(model, spec), data.x_train, data.y_train, epochs=1)
+        return quantization_aware_training(model, spec, data, fine_tuning, progress=False).model
 
-    pruned = tf.keras.models.clone_model(base)
-    weights = []
-    for array in base.get_weights():
-        if array.ndim == 2:  # kernels: keep the largest 10% of each layer
-            threshold = np.quantile(np.abs(array), 0.9)
-            array = np.where(np.abs(array) > threshold, array, 0.0).astype(array.dtype)
-        weights.append(array)
-    pruned.set_weights(weights)
-
-    features = list(jets.feature_names[:REDUCED_FEATURES])
-    reduced_data = jets.select_features(features)
-    reduced = _train(
-        build_mlp(f"{REDUCED_FEATURES}-24-12-5", seed=0), reduced_data.x_train, reduced_data.y_train
-    )
     return {
         "w4": (quantized(base, 4), jets.x_test),
         "w6": (quantized(base, 6), jets.x_test),
@@ -101,8 +111,8 @@ def models(jets):
         "w16": (quantized(base, 16), jets.x_test),
         "ternary": (quantized(base, weight_kind="ternary"), jets.x_test),
         "binary": (quantized(base, weight_kind="binary"), jets.x_test),
-        "pruned90": (quantized(pruned, 6), jets.x_test),
-        "reduced": (quantized(reduced, 6, data=reduced_data), reduced_data.x_test),
+        "pruned90": (quantized(pruned.model, 6), jets.x_test),
+        "reduced": (quantized(reduced.reduced_model, 6, data=reduced.data), reduced.data.x_test),
     }
 
 
@@ -162,8 +172,10 @@ def test_matrix_covers_the_acceptance_axes():
     assert len(CASES) >= 10
 
 
-def test_pruned_zeros_reach_the_firmware_weights(matrix, models):
+def test_pruned_zeros_reach_the_firmware_weights(matrix, compressed, models):
     projects, _ = matrix
+    _, pruned, _ = compressed
+    assert pruned.mask.sparsity == pytest.approx(0.9, abs=1e-3), pruned.stop_reason
     model, _ = models["pruned90"]
     dense = [layer for layer in model.layers if hasattr(layer, "kernel_quantizer_internal")]
     float_kernels = [layer.kernel.numpy() for layer in dense]
@@ -172,7 +184,7 @@ def test_pruned_zeros_reach_the_firmware_weights(matrix, models):
     quantized_zeros = sum(int((k == 0).sum()) for k in quantized_kernels) / sum(
         k.size for k in quantized_kernels
     )
-    assert float_zeros >= 0.89, "pruned weights must survive quantization-aware fine-tuning"
+    assert float_zeros >= pruned.mask.sparsity, "pruned weights must survive quantization-aware fine-tuning"
     project = projects["pruned90-w6-latency-rf1-parallel"]
     weight_files = sorted((project.path / "firmware" / "weights").glob("w*.txt"))
     firmware = np.concatenate(
@@ -181,3 +193,15 @@ def test_pruned_zeros_reach_the_firmware_weights(matrix, models):
     assert firmware.size == sum(k.size for k in quantized_kernels)
     assert (firmware == 0).mean() == quantized_zeros
     assert quantized_zeros >= float_zeros
+
+
+def test_autopruner_reduced_model_is_the_firmware_topology(matrix, compressed, jets):
+    projects, _ = matrix
+    _, _, reduced = compressed
+    assert reduced.topology == f"{KEPT_FEATURES}-32-16-16-5"
+    assert reduced.data.feature_names == reduced.kept_features
+    assert set(reduced.kept_features) < set(jets.feature_names)
+    project = projects["reduced-w6-resource-rf4-stream"]
+    testbench_inputs = (project.path / "tb_data" / "tb_input_features.dat").read_text().splitlines()
+    assert len(testbench_inputs) == N_JETS
+    assert {len(line.split()) for line in testbench_inputs} == {KEPT_FEATURES}
