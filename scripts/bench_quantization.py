@@ -2,13 +2,15 @@
 
 Usage:
     .venv/bin/python scripts/bench_quantization.py [--data ../shared/data/jets_hlf.npz] [--max-train 40000]
-        [--float-epochs 40] [--target-sparsity 0.85] [--prune-epochs 6] [--prune-fraction 0.3] [--qat-epochs 30]
-        [--activation-bits 6] [--input-bits 10] [--out runs/bench_quantization]
+        [--seeds 0,1] [--float-epochs 40] [--target-sparsity 0.85] [--scope layer] [--prune-epochs 6]
+        [--prune-fraction 0.3] [--qat-epochs 30] [--activation-bits 6] [--input-bits 10]
+        [--out runs/bench_quantization]
 
 One 16-64-32-32-5 tagger with L1 (1e-4) is trained in float; a copy is pruned with
-``fpgacompress.pruning.prune`` (iterative, global magnitude threshold, ``--target-sparsity``).
-Each of the two is then quantized and fine-tuned (QAT) for ``--qat-epochs`` with weights of
-16/10/8/6/4 bits, ternary and binary; ReLUs get ``--activation-bits`` and the input
+``fpgacompress.pruning.prune`` (iterative, 30 % of the kept weights per iteration, to
+``--target-sparsity``; ``--scope layer`` prunes every layer to the same sparsity, ``global`` uses one
+magnitude threshold). Each of the two is then quantized and fine-tuned (QAT) for ``--qat-epochs``
+with weights of 16/10/8/6/4 bits, ternary and binary; ReLUs get ``--activation-bits`` and the input
 ``--input-bits``, integer bits per layer chosen by ``suggest_precision`` from the float model's
 ranges. Binary weights on the pruned model are refused (binary has no zero) and listed as such.
 
@@ -16,44 +18,35 @@ The reference is the widely used recipe (hls4ml tutorial): a QKeras model with 6
 (``quantized_bits(6,0,alpha=1)``) and 6-bit ReLUs, no input quantizer (hls4ml's default
 ``fixed<16,6>`` input, counted as 16 bits), trained from scratch with TF-MOT
 ``prune_low_magnitude`` at constant 75 % sparsity, L1 1e-4, for the *same total number of epochs*
-as our longest chain (float + pruning + QAT). BOPs = sum over nonzero weights of
+as our longest chain of that seed (float + pruning + QAT). BOPs = sum over nonzero weights of
 weight_bits x input_bits (``fpgacompress.quantization.quantization_report``).
 
-Prints a Markdown table for docs/benchmarks.md and writes ``results.json`` into ``--out``.
+Every seed (data subsample, initialization, training order) runs the whole table in its own
+process, one TensorFlow thread each, all seeds at once; rows show the mean over seeds and the
+spread (max - min). Prints a Markdown table for docs/benchmarks.md and writes ``results.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from fpgacompress.data import load_jets  # noqa: E402
-from fpgacompress.errors import ConfigError  # noqa: E402
-from fpgacompress.models import build_mlp  # noqa: E402
-from fpgacompress.pruning.api import prune  # noqa: E402
-from fpgacompress.pruning.mask import PruningMask  # noqa: E402
-from fpgacompress.pruning.spec import PruneSpec  # noqa: E402
-from fpgacompress.quantization import (  # noqa: E402
-    QuantizationSpec,
-    quantization_aware_training,
-    quantization_report,
-    suggest_precision,
-)
-from fpgacompress.recipe import TrainingConfig  # noqa: E402
-from fpgacompress.regularizers import L1  # noqa: E402
-from fpgacompress.training import train  # noqa: E402
-
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "jets_hlf.npz"
 WEIGHT_SETTINGS = (16, 10, 8, 6, 4, "ternary", "binary")
+REFERENCE = "TF-MOT 75% + QKeras 6-bit (reference)"
 
 
-def spec_for(model, data, weights, activation_bits: int, input_bits: int) -> QuantizationSpec:
+def spec_for(model, data, weights, activation_bits: int, input_bits: int):
     """Suggested integer bits for ``weights`` bits; 8-bit biases under ternary / binary weights."""
+    from fpgacompress.quantization import suggest_precision
+
     fixed = isinstance(weights, int)
     return suggest_precision(
         model,
@@ -65,11 +58,14 @@ def spec_for(model, data, weights, activation_bits: int, input_bits: int) -> Qua
     )
 
 
-def tfmot_recipe(data, epochs: int, training: TrainingConfig, seed: int):
+def tfmot_recipe(data, epochs: int, training, seed: int):
     """QKeras 6-bit + TF-MOT prune_low_magnitude at constant 75 % sparsity, from scratch."""
     import tensorflow as tf
     import tensorflow_model_optimization as tfmot
     from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+
+    from fpgacompress.regularizers import L1
+    from fpgacompress.training import train
 
     initializer = tf.keras.initializers.LecunUniform(seed=seed)
     inputs = tf.keras.Input((data.n_features,), name="input")
@@ -92,34 +88,35 @@ def tfmot_recipe(data, epochs: int, training: TrainingConfig, seed: int):
     return stripped, result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--max-train", type=int, default=40000)
-    parser.add_argument("--float-epochs", type=int, default=40)
-    parser.add_argument("--target-sparsity", type=float, default=0.85)
-    parser.add_argument("--prune-epochs", type=int, default=6, help="retraining epochs per pruning iteration")
-    parser.add_argument(
-        "--prune-fraction", type=float, default=0.3, help="fraction of the kept weights cut per iteration"
-    )
-    parser.add_argument("--qat-epochs", type=int, default=30)
-    parser.add_argument("--activation-bits", type=int, default=6)
-    parser.add_argument("--input-bits", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--weights", default=",".join(map(str, WEIGHT_SETTINGS)), help="comma-separated subset"
-    )
-    parser.add_argument("--out", type=Path, default=Path("runs/bench_quantization"))
-    args = parser.parse_args()
-    settings = [int(item) if item.isdigit() else item for item in args.weights.split(",")]
-    args.out.mkdir(parents=True, exist_ok=True)
+def _row(model: str, weights: str, accuracy: float, report, epochs: int, seconds: float) -> dict:
+    return {"model": model, "weights": weights, "accuracy": accuracy, "bops": report.total_bops,
+            "sparsity": report.sparsity, "multiplications": report.multiplications, "epochs": epochs,
+            "seconds": seconds, "layers": report.to_dict()["layers"]}  # fmt: skip
 
-    data, _ = load_jets(args.data).subsample(max_train=args.max_train, seed=args.seed).standardized()
-    training = TrainingConfig(epochs=args.float_epochs, batch_size=args.batch_size, seed=args.seed)
+
+def run_seed(args: argparse.Namespace, seed: int) -> list[dict]:
+    """Every row of the table for one seed, in this process (one TensorFlow thread)."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    from fpgacompress.data import load_jets
+    from fpgacompress.errors import ConfigError
+    from fpgacompress.models import build_mlp
+    from fpgacompress.pruning.api import prune
+    from fpgacompress.pruning.mask import PruningMask
+    from fpgacompress.pruning.spec import PruneSpec
+    from fpgacompress.quantization import quantization_aware_training, quantization_report
+    from fpgacompress.recipe import TrainingConfig
+    from fpgacompress.regularizers import L1
+    from fpgacompress.training import train
+
+    settings = [int(item) if item.isdigit() else item for item in args.weights.split(",")]
+    data, _ = load_jets(args.data).subsample(max_train=args.max_train, seed=seed).standardized()
+    training = TrainingConfig(epochs=args.float_epochs, batch_size=args.batch_size, seed=seed)
     started = time.perf_counter()
     float_result = train(
-        build_mlp("16-64-32-32-5", regularizer=L1(1e-4), seed=args.seed), data, training, progress=False
+        build_mlp("16-64-32-32-5", regularizer=L1(1e-4), seed=seed), data, training, progress=False
     )
     float_seconds = time.perf_counter() - started
     started = time.perf_counter()
@@ -128,10 +125,10 @@ def main() -> None:
         data,
         PruneSpec(
             target_sparsity=args.target_sparsity,
-            scope="global",
+            scope=args.scope,
             fraction_per_iteration=args.prune_fraction,
             epochs_per_iteration=args.prune_epochs,
-        ),  # fmt: skip
+        ),
         training=training,
         progress=False,
     )
@@ -141,12 +138,11 @@ def main() -> None:
         "float": (float_result.model, float_result.epochs_run),
         "pruned": (pruned.model, float_result.epochs_run + prune_epochs),
     }
-
     rows = [
-        {"model": "float (no QAT)", "weights": "float", "accuracy": float_result.metrics.accuracy,
-         "report": quantization_report(float_result.model), "epochs": float_result.epochs_run, "seconds": float_seconds},
-        {"model": f"pruned {pruned.mask.sparsity:.0%} (no QAT)", "weights": "float", "accuracy": pruned.final.test_accuracy,
-         "report": quantization_report(pruned.model), "epochs": sources["pruned"][1], "seconds": prune_seconds},
+        _row("float (no QAT)", "float", float_result.metrics.accuracy, quantization_report(float_result.model),
+             float_result.epochs_run, float_seconds),
+        _row(f"pruned {args.target_sparsity:.0%} (no QAT)", "float", pruned.final.test_accuracy,
+             quantization_report(pruned.model), sources["pruned"][1], prune_seconds),
     ]  # fmt: skip
     qat = training.model_copy(update={"epochs": args.qat_epochs})
     for source, (model, epochs_before) in sources.items():
@@ -158,47 +154,102 @@ def main() -> None:
                 result = quantization_aware_training(model, spec, data, qat, progress=False)
             except ConfigError as error:
                 rows.append({"model": label, "weights": str(weights), "refused": str(error)})
-                print(f"{label}: refused ({error})", flush=True)
                 continue
             if PruningMask.from_model(model).violations(result.model):
                 raise SystemExit(f"{label}: pruned weights regrew")
-            rows.append({"model": label, "weights": str(weights), "accuracy": result.training.metrics.accuracy,
-                         "report": result.report, "epochs": epochs_before + result.training.epochs_run,
-                         "seconds": time.perf_counter() - started})  # fmt: skip
+            rows.append(_row(label, str(weights), result.training.metrics.accuracy, result.report,
+                             epochs_before + result.training.epochs_run, time.perf_counter() - started))  # fmt: skip
             print(
-                f"{label}: accuracy {rows[-1]['accuracy']:.4f}, BOPs {result.report.total_bops}", flush=True
+                f"seed {seed} {label}: accuracy {rows[-1]['accuracy']:.4f}, BOPs {rows[-1]['bops']}",
+                flush=True,
             )
-
     budget = max(row["epochs"] for row in rows if "epochs" in row)
     started = time.perf_counter()
-    baseline_model, baseline = tfmot_recipe(data, budget, training, args.seed)
-    baseline_row = {"model": "TF-MOT 75% + QKeras 6-bit (reference)", "weights": "6", "accuracy": baseline.metrics.accuracy,
-                    "report": quantization_report(baseline_model), "epochs": baseline.epochs_run,
-                    "seconds": time.perf_counter() - started}  # fmt: skip
-    rows.append(baseline_row)
-    reference_bops = baseline_row["report"].total_bops
+    baseline_model, baseline = tfmot_recipe(data, budget, training, seed)
+    rows.append(_row(REFERENCE, "6", baseline.metrics.accuracy, quantization_report(baseline_model),
+                     baseline.epochs_run, time.perf_counter() - started))  # fmt: skip
+    rows[-1]["budget"] = budget
+    print(f"seed {seed} reference: accuracy {rows[-1]['accuracy']:.4f}, BOPs {rows[-1]['bops']}", flush=True)
+    return rows
 
-    print(f"\n{len(data.y_train)} training jets, {len(data.y_test)} test jets; ReLU {args.activation_bits} bits, "
-          f"input {args.input_bits} bits; reference trained {baseline.epochs_run} of {budget} epochs\n")  # fmt: skip
-    print(
-        "| model | test accuracy | Δ vs reference (pts) | BOPs | BOPs / reference | weight sparsity | multiplications | epochs | time |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for row in rows:
-        if "refused" in row:
-            print(f"| {row['model']} | refused: binary weights have no zero | | | | | | | |")
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values)
+
+
+def summarize(per_seed: dict[int, list[dict]]) -> list[str]:
+    """Markdown table: mean and spread (max - min) over seeds; per-seed target check against that seed's reference."""
+    seeds = sorted(per_seed)
+    references = {seed: next(row for row in per_seed[seed] if row["model"] == REFERENCE) for seed in seeds}
+    reference_accuracy = _mean(references[seed]["accuracy"] for seed in seeds)
+    reference_bops = _mean(references[seed]["bops"] for seed in seeds)
+    lines = [
+        "| model | test accuracy (mean ± spread) | Δ vs reference (pts) | BOPs (mean) | BOPs / reference | "
+        "weight sparsity | multiplications | epochs | meets target (seeds) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for index, first in enumerate(per_seed[seeds[0]]):
+        rows = [per_seed[seed][index] for seed in seeds]
+        if "refused" in first:
+            lines.append(f"| {first['model']} | refused: binary weights have no zero | | | | | | | |")
             continue
-        report = row["report"]
-        meets = row["accuracy"] >= baseline_row["accuracy"] and report.total_bops <= reference_bops / 2
-        print(
-            f"| {row['model']}{' ✔' if meets else ''} | {row['accuracy']:.4f} | "
-            f"{100 * (row['accuracy'] - baseline_row['accuracy']):+.2f} | {report.total_bops} | "
-            f"{report.total_bops / reference_bops:.2f} | {report.sparsity:.1%} | {report.multiplications} | "
-            f"{row['epochs']} | {row['seconds']:.0f} s |"
+        accuracies = [row["accuracy"] for row in rows]
+        accuracy, bops = _mean(accuracies), _mean(row["bops"] for row in rows)
+        meets = sum(
+            row["accuracy"] >= references[seed]["accuracy"] and row["bops"] <= references[seed]["bops"] / 2
+            for seed, row in zip(seeds, rows, strict=True)
         )
-    serializable = [{**row, "report": row["report"].to_dict()} if "report" in row else row for row in rows]
-    (args.out / "results.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
-                                                       "rows": serializable}, indent=2))  # fmt: skip
+        lines.append(
+            f"| {first['model']} | {accuracy:.4f} ± {max(accuracies) - min(accuracies):.4f} | "
+            f"{100 * (accuracy - reference_accuracy):+.2f} | {bops:.0f} | {bops / reference_bops:.2f} | "
+            f"{_mean(row['sparsity'] for row in rows):.1%} | {_mean(row['multiplications'] for row in rows):.0f} | "
+            f"{_mean(row['epochs'] for row in rows):.0f} | {meets}/{len(seeds)} |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--max-train", type=int, default=40000)
+    parser.add_argument("--seeds", default="0,1", help="comma-separated; each seed runs in its own process")
+    parser.add_argument("--float-epochs", type=int, default=40)
+    parser.add_argument("--target-sparsity", type=float, default=0.85)
+    parser.add_argument("--scope", choices=("layer", "global"), default="layer")
+    parser.add_argument("--prune-epochs", type=int, default=6, help="retraining epochs per pruning iteration")
+    parser.add_argument(
+        "--prune-fraction", type=float, default=0.3, help="fraction of the kept weights cut per iteration"
+    )
+    parser.add_argument("--qat-epochs", type=int, default=30)
+    parser.add_argument("--activation-bits", type=int, default=6)
+    parser.add_argument("--input-bits", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument(
+        "--weights", default=",".join(map(str, WEIGHT_SETTINGS)), help="comma-separated subset"
+    )
+    parser.add_argument("--out", type=Path, default=Path("runs/bench_quantization"))
+    args = parser.parse_args()
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    started = time.perf_counter()
+    context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
+    with ProcessPoolExecutor(max_workers=len(seeds), mp_context=context) as pool:
+        futures = {seed: pool.submit(run_seed, args, seed) for seed in seeds}
+        per_seed = {seed: future.result() for seed, future in futures.items()}
+    wall_seconds = time.perf_counter() - started
+
+    budgets = ", ".join(
+        f"seed {seed}: {rows[-1]['epochs']} of {rows[-1]['budget']}" for seed, rows in per_seed.items()
+    )
+    print(f"\nseeds {seeds}, {args.max_train} training jets at most; ReLU {args.activation_bits} bits, input "
+          f"{args.input_bits} bits; pruning {args.scope} to {args.target_sparsity:.0%}; reference epochs "
+          f"({budgets}); wall {wall_seconds / 60:.1f} min\n")  # fmt: skip
+    print("\n".join(summarize(per_seed)))
+    payload = {"args": {key: str(value) for key, value in vars(args).items()}, "wall_seconds": wall_seconds,
+               "rows": {str(seed): rows for seed, rows in per_seed.items()}}  # fmt: skip
+    (args.out / "results.json").write_text(json.dumps(payload, indent=2))
 
 
 if __name__ == "__main__":
