@@ -138,9 +138,12 @@ def quantize(
         precision.weight and precision.weight.kind == "binary"
         for precision in spec.resolve(model).layers.values()
     ):
+        # Checked by tests/test_quantization_hls4ml.py (both paths) and tests/test_csim_matrix.py.
         click.echo(
-            "warning: binary weights: hls4ml 1.3 firmware for binary kernels is not bit-exact with the QKeras "
-            "model (fixed and ternary are); check the C-simulation before trusting it",
+            "warning: binary weights are bit-exact through 'fpgacompress build' (it sizes binary layers' "
+            "accumulators exactly), not through a plain hls4ml convert: hls4ml 1.3 gives binary Dense layers "
+            "its default fixed<16,6>, which wraps; build the firmware with 'fpgacompress build' and check "
+            "'fpgacompress csim'",
             err=True,
         )
     result = quantization_aware_training(
