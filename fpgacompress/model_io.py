@@ -23,7 +23,7 @@ __all__ = ["save_model", "load_model", "load_standardizer", "standardizer_path",
 CUSTOM_OBJECT_MODULES: tuple[str, ...] = (
     "fpgacompress.regularizers",
     "fpgacompress.pruning.mask",
-    "fpgacompress.autoprune.layer",
+    "fpgacompress.autopruning.layer",
 )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from pydantic import Field
 
-from .autoprune.spec import AutoPruneSpec
+from .autopruning.spec import AutoPruneSpec
 from .config import (
     DataConfig,
     ModelConfig,

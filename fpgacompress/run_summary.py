@@ -22,7 +22,7 @@ _MODEL_STAGES = ("train", "autoprune", "prune", "quantize")
 
 def stage_estimates(result) -> dict[str, dict]:
     """Estimated resources of each model stage's model on the recipe's board (same build settings)."""
-    from .estimate import estimate
+    from .estimation import estimate
 
     build = result.recipe.build
     settings = (
@@ -92,7 +92,7 @@ def write_summary(result, data: Dataset) -> Path:
     lines += [
         "",
         "BOPs: sum over nonzero weights of weight bits x input bits (float layers counted at hls4ml's default "
-        "16 bits). Estimates: `fpgacompress.estimate` on each stage's model with the build settings.",
+        "16 bits). Estimates: `fpgacompress.estimation` on each stage's model with the build settings.",
         "",
     ]
     lines += _firmware_section(result)

@@ -256,7 +256,7 @@ def _train(recipe: Recipe, flow: _Flow, out: Path, progress: bool) -> dict:
 
 
 def _autoprune(spec, recipe: Recipe, flow: _Flow, out: Path, progress: bool) -> dict:
-    from .autoprune import autoprune
+    from .autopruning import autoprune
 
     pruned = autoprune(
         _load(flow),
@@ -357,8 +357,8 @@ def _csim(project_dir: Path, out: Path) -> dict:
 
 
 def _report(recipe: Recipe, project_dir: Path, out: Path) -> dict:
-    from .estimate import estimate
-    from .estimate.render import write_json, write_markdown, write_png
+    from .estimation import estimate
+    from .estimation.render import write_json, write_markdown, write_png
 
     report = estimate(project_dir, recipe.build.board)
     write_json(report, out / "resources.json")

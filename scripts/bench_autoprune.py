@@ -28,7 +28,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from fpgacompress.autoprune import (  # noqa: E402
+from fpgacompress.autopruning import (  # noqa: E402
     AutoPruneSpec,
     autoprune,
     plot_accuracy_vs_features_kept,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from fpgacompress.estimate import estimate  # noqa: E402
+from fpgacompress.estimation import estimate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

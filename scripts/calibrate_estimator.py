@@ -23,22 +23,22 @@ import numpy as np
 import yaml
 from scipy.optimize import nnls
 
-from fpgacompress.estimate.coefficients import (
+from fpgacompress.estimation.coefficients import (
     DEFAULT_COEFFICIENTS_PATH,
     EstimatorCoefficients,
     save_coefficients,
 )
-from fpgacompress.estimate.estimator import (
+from fpgacompress.estimation.estimator import (
     TABLE_FUNCTIONS,
     design_glue_features,
     estimate_design,
     layer_features,
 )
-from fpgacompress.estimate.fixed_point import parse_fixed_point
-from fpgacompress.estimate.hardware_model import count_dense
-from fpgacompress.estimate.layers import ActivationSpec, DenseSpec, DesignSpec
-from fpgacompress.estimate.project_reader import read_hls_project
-from fpgacompress.estimate.timing import elementwise_latency_cycles, schedule_dense
+from fpgacompress.estimation.fixed_point import parse_fixed_point
+from fpgacompress.estimation.hardware_model import count_dense
+from fpgacompress.estimation.layers import ActivationSpec, DenseSpec, DesignSpec
+from fpgacompress.estimation.project_reader import read_hls_project
+from fpgacompress.estimation.timing import elementwise_latency_cycles, schedule_dense
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYER_QUANTITIES = ("lut", "ff", "latency")

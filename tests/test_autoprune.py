@@ -7,7 +7,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from fpgacompress.autoprune import (  # noqa: E402
+from fpgacompress.autopruning import (  # noqa: E402
     AutoPruneSpec,
     NodeMask,
     TopKAnnealing,
@@ -20,7 +20,7 @@ from fpgacompress.autoprune import (  # noqa: E402
     reduce_network,
     retrain_reduced,
 )
-from fpgacompress.autoprune.schedule import sharpness_at  # noqa: E402
+from fpgacompress.autopruning.schedule import sharpness_at  # noqa: E402
 from fpgacompress.errors import ConfigError, ModelError  # noqa: E402
 from fpgacompress.model_io import load_model, load_standardizer, save_model  # noqa: E402
 from fpgacompress.models import build_mlp  # noqa: E402

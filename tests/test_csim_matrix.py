@@ -67,7 +67,7 @@ def jets():
 @pytest.fixture(scope="module")
 def compressed(jets):
     """The float tagger and what the pruning and AutoPruner stages make of it."""
-    from fpgacompress.autoprune import AutoPruneSpec, autoprune
+    from fpgacompress.autopruning import AutoPruneSpec, autoprune
     from fpgacompress.config import TrainingConfig
     from fpgacompress.models import build_mlp
     from fpgacompress.pruning import PruneSpec, prune

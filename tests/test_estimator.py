@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from fpgacompress.errors import ConfigError, ModelError
-from fpgacompress.estimate import DenseSpec, DesignSpec, estimate, estimate_design, read_hls_project
-from fpgacompress.estimate.fixed_point import csd_digit_counts, parse_fixed_point
-from fpgacompress.estimate.render import to_markdown, write_json, write_png
+from fpgacompress.estimation import DenseSpec, DesignSpec, estimate, estimate_design, read_hls_project
+from fpgacompress.estimation.fixed_point import csd_digit_counts, parse_fixed_point
+from fpgacompress.estimation.render import to_markdown, write_json, write_png
 
 INPUT = parse_fixed_point("ap_fixed<16,6>")
 WEIGHT = parse_fixed_point("ap_fixed<16,6>")
@@ -167,7 +167,7 @@ def test_shorter_clock_or_slower_device_never_fewer_cycles():
 
 
 def test_device_speed_factor_from_part_string():
-    from fpgacompress.estimate.timing import device_speed_factor
+    from fpgacompress.estimation.timing import device_speed_factor
 
     assert device_speed_factor("xc7z020-clg400-1") == 1.0 == device_speed_factor("")
     assert device_speed_factor("xcvu9p-flga2104-2L-e") < device_speed_factor("xc7vx690t-ffg1930-2") < 1.0
@@ -203,7 +203,7 @@ def test_resource_strategy_shares_general_multipliers_and_stores_weights_in_bram
 
 
 def test_rom_bram_blocks_pick_the_cheapest_aspect_ratio():
-    from fpgacompress.estimate.hardware_model import rom_bram_18k
+    from fpgacompress.estimation.hardware_model import rom_bram_18k
 
     assert rom_bram_18k(512, 36) == 1
     assert rom_bram_18k(1024, 36) == 2
@@ -213,8 +213,8 @@ def test_rom_bram_blocks_pick_the_cheapest_aspect_ratio():
 
 
 def test_io_stream_adds_fifo_memory_and_cycles():
-    from fpgacompress.estimate import ActivationSpec
-    from fpgacompress.estimate.streams import fifo_resources
+    from fpgacompress.estimation import ActivationSpec
+    from fpgacompress.estimation.streams import fifo_resources
 
     weights = np.random.default_rng(8).uniform(-2, 2, size=(16, 8))
 

@@ -99,7 +99,7 @@ def autoprune(
     Writes --out/model.h5 (the reduced plain Keras model, with the standardization of its kept
     features), masked_model.h5 and autoprune.json (kept nodes, feature order, metrics).
     """
-    from ..autoprune.spec import AutoPruneSpec
+    from ..autopruning.spec import AutoPruneSpec
     from ..config import DataConfig, TrainingConfig, parse_section
 
     spec = AutoPruneSpec(
@@ -113,7 +113,7 @@ def autoprune(
     data_config = parse_section(DataConfig, {"path": data, "max_train": max_train, "seed": seed}, "options")
     prepare_output_dir(out, force)
 
-    from ..autoprune.pipeline import autoprune as run_autoprune
+    from ..autopruning.pipeline import autoprune as run_autoprune
     from ..data import load_jets
     from ..model_io import load_model, load_standardizer
 

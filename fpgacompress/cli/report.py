@@ -62,8 +62,8 @@ def report(
     """Estimate (and, when synthesized, parse) the resources of PROJECT_OR_MODEL."""
     from rich.console import Console
 
-    from ..estimate import estimate
-    from ..estimate.render import rich_table, write_json, write_markdown, write_png
+    from ..estimation import estimate
+    from ..estimation.render import rich_table, write_json, write_markdown, write_png
     from ..reports import find_csynth_report, read_csynth_report
 
     estimated = estimate(

@@ -5,7 +5,7 @@
 * ``hls_config``  — the one place that writes hls4ml's configuration dictionary
 * ``testbench``   — testbench inputs on the firmware grid, Keras reference of every layer, the csim source
 * ``project``     — :func:`build` (atomic: complete project or nothing) and :class:`HlsProject`
-* ``csim``        — :func:`csim`: g++ compile, run, exact comparison -> :class:`CsimResult`
+* ``csimulation`` — :func:`csim`: g++ compile, run, exact comparison -> :class:`CsimResult`
 * ``synth``       — :func:`run_synthesis` with vitis_hls / vivado_hls when installed
 
 Example:
@@ -25,8 +25,8 @@ _PUBLIC_API = {
     "HlsProject": "project",
     "build": "project",
     "load_project": "project",
-    "CsimResult": "csim",
-    "csim": "csim",
+    "CsimResult": "csimulation",
+    "csim": "csimulation",
     "SynthesisResult": "synth",
     "run_synthesis": "synth",
     "synthesis_tool": "synth",
@@ -39,7 +39,6 @@ __all__ = sorted(_PUBLIC_API)
 def __getattr__(name: str):
     if name in _PUBLIC_API:
         value = getattr(importlib.import_module(f"{__name__}.{_PUBLIC_API[name]}"), name)
-        # Bind the name here: importing the submodule ``csim`` set ``csim`` to the module itself.
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

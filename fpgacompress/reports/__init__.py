@@ -1,4 +1,4 @@
-"""Readers of real synthesis reports into the estimator's :class:`~fpgacompress.estimate.ResourceReport`."""
+"""Readers of real synthesis reports into the estimator's :class:`~fpgacompress.estimation.ResourceReport`."""
 
 from .csynth import find_csynth_report, parse_csynth_xml, read_csynth_report
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ReportError
-from ..estimate.report import LayerResources, ResourceReport
+from ..estimation.report import LayerResources, ResourceReport
 
 __all__ = ["CsynthModule", "parse_csynth_xml", "find_csynth_report", "read_csynth_report"]
 

@@ -17,7 +17,7 @@ Modules:
 Names resolve lazily, so importing this package (e.g. for the spec) does not import TensorFlow.
 
 Example:
-    >>> from fpgacompress.autoprune import AutoPruneSpec, autoprune
+    >>> from fpgacompress.autopruning import AutoPruneSpec, autoprune
     >>> result = autoprune(model, data, AutoPruneSpec(keep=0.5, keep_features=8), standardizer=scaler)
     >>> result.reduced_model.summary()
 """

@@ -7,7 +7,7 @@ FIFOs), :mod:`.coefficients` (calibrated numbers), :mod:`.estimator` (``estimate
 :mod:`.report` (``LayerResources``, ``ResourceReport``), :mod:`.render` (table, JSON, Markdown, PNG).
 
 Example:
-    >>> from fpgacompress.estimate import estimate
+    >>> from fpgacompress.estimation import estimate
     >>> print(estimate("build/jet_tagger_hls", board="serenity-vu9p").verdict)
 """
 

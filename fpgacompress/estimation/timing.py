@@ -148,7 +148,7 @@ def schedule_dense(
 
     Args:
         layer: The dense layer (types, reuse factor, strategy, io_type).
-        counts: Its counted hardware (:func:`~fpgacompress.estimate.hardware_model.count_dense`).
+        counts: Its counted hardware (:func:`~fpgacompress.estimation.hardware_model.count_dense`).
         design: Clock, tool and part.
         timing: ``multiplier_dsp_ns``, ``multiplier_lut_ns``, ``adder_ns``, ``adder_per_bit_ns``,
             ``chained_adder_ns``, ``layer_overhead_cycles``, ``serial_tail_cycles``.

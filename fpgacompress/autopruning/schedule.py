@@ -1,6 +1,6 @@
 """The annealing schedule: soft gates sharpen epoch by epoch, then the top-k mask is frozen.
 
-Epochs ``0 .. soft_epochs-1`` set every :class:`~fpgacompress.autoprune.layer.NodeMask`'s
+Epochs ``0 .. soft_epochs-1`` set every :class:`~fpgacompress.autopruning.layer.NodeMask`'s
 sharpness on a geometric ramp from ``initial_sharpness`` to ``final_sharpness``; at the start of
 epoch ``soft_epochs`` (or at the end of training, whichever comes first) the masks are hardened,
 so the remaining epochs adapt the weights to exactly k open nodes per layer.

@@ -3,7 +3,7 @@
 AutoPruner works on the plain Keras MLPs :func:`~fpgacompress.models.build_mlp` makes (and any
 model of the same shape): ``input -> [Dense -> activation(s) -> NodeMask?]* -> Dense -> softmax``.
 A *block* is one Dense layer with the element-wise activation layers that follow it and, in a
-masked model, the :class:`~fpgacompress.autoprune.layer.NodeMask` after them. Quantized layers
+masked model, the :class:`~fpgacompress.autopruning.layer.NodeMask` after them. Quantized layers
 (QDense) are refused: node-prune the float model, then quantize the reduced one.
 
 Example:
@@ -116,7 +116,7 @@ def insert_node_masks(
     Args:
         model: a plain Dense MLP without node masks.
         keep_counts: hidden Dense layer name -> nodes to keep (already resolved, see
-            :func:`~fpgacompress.autoprune.spec.resolve_keep_counts`).
+            :func:`~fpgacompress.autopruning.spec.resolve_keep_counts`).
         keep_features: input features to keep; ``None`` inserts no input mask.
         sharpness: initial sharpness of the soft gates.
     """

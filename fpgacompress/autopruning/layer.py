@@ -4,7 +4,7 @@ The layer multiplies its input element-wise by a gate vector. While **soft**, th
 ``i`` is ``sigmoid(sharpness * (score_i - threshold) / spread)``, where ``threshold`` sits halfway
 between the k-th and (k+1)-th largest scores and ``spread`` is the median distance of the scores to it:
 the k highest scores are the gates above 0.5 (ties aside) at every step, and raising ``sharpness`` (the schedule in
-:mod:`~fpgacompress.autoprune.schedule`) drives them towards a 0/1 top-k mask. The scores learn by
+:mod:`~fpgacompress.autopruning.schedule`) drives them towards a 0/1 top-k mask. The scores learn by
 back-propagation which nodes the loss needs. :meth:`NodeMask.harden` then freezes the gates: the
 top-k nodes keep their current gate value (so the network does not jump), every other gate becomes
 exactly 0. A hard mask has exactly ``keep_count`` nonzero gates, which the exporter folds away.
