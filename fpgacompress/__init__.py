@@ -6,11 +6,21 @@ The chain, each stage usable alone from a trigger script:
 * ``models``       — MLPs from a topology string (``"16-64-32-32-5"``)
 * ``regularizers`` — L1 and Lp (0 < p < 1) kernel penalties that make weights prunable
 * ``training``     — seeded, early-stopped training with a run directory
-* ``recipe``       — the validated YAML recipe
-* ``model_io``     — save / load models with every custom object
+* ``pruning``      — iterative magnitude pruning with mask constraints, and TF-MOT
+* ``autoprune``    — AutoPruner node masks and the physically smaller exported network
+* ``quantization`` — QKeras quantization-aware training that keeps every pruned zero
+* ``boards``       — FPGA boards as data, the LHC bunch-crossing budget
+* ``firmware``     — hls4ml projects for a board, and their bit-exact C-simulation
+* ``estimate``     — per-layer DSP / LUT / FF / BRAM / latency, calibrated on real synthesis
+* ``reports``      — real Vivado / Vitis HLS C-synthesis reports
+* ``runner``       — the whole chain from one recipe (``fpgacompress run``)
 
 Importing this package does not import TensorFlow: the public names below are resolved on first
 use, so ``fpgacompress --help`` stays fast.
+
+Example:
+    >>> import fpgacompress as fc
+    >>> result = fc.run("scripts/jet_trigger_vu13p.yaml", "runs/jet_trigger")
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _PUBLIC_API: dict[str, str] = {
+    # data and training
     "load_jets": "fpgacompress.data",
     "Dataset": "fpgacompress.data",
     "Standardizer": "fpgacompress.data",
@@ -33,11 +44,55 @@ _PUBLIC_API: dict[str, str] = {
     "TrainResult": "fpgacompress.training",
     "evaluate": "fpgacompress.metrics",
     "Metrics": "fpgacompress.metrics",
+    "TrainingConfig": "fpgacompress.config",
     "Recipe": "fpgacompress.recipe",
     "load_recipe": "fpgacompress.recipe",
-    "TrainingConfig": "fpgacompress.recipe",
     "save_model": "fpgacompress.model_io",
     "load_model": "fpgacompress.model_io",
+    "load_standardizer": "fpgacompress.model_io",
+    # pruning
+    "prune": "fpgacompress.pruning",
+    "strip": "fpgacompress.pruning",
+    "PruneSpec": "fpgacompress.pruning",
+    "AccuracyBudget": "fpgacompress.pruning",
+    "LayerOverride": "fpgacompress.pruning",
+    "TfmotSchedule": "fpgacompress.pruning",
+    "PruneResult": "fpgacompress.pruning",
+    "PruningMask": "fpgacompress.pruning",
+    "apply_mask": "fpgacompress.pruning",
+    # AutoPruner
+    "autoprune": "fpgacompress.autopruning",
+    "AutoPruneSpec": "fpgacompress.autopruning",
+    "AutoPruneResult": "fpgacompress.autopruning",
+    "NodeMask": "fpgacompress.autopruning",
+    "export_reduced": "fpgacompress.autopruning",
+    "retrain_reduced": "fpgacompress.autopruning",
+    # quantization
+    "quantize": "fpgacompress.quantization",
+    "QuantizationSpec": "fpgacompress.quantization",
+    "quantization_aware_training": "fpgacompress.quantization",
+    "suggest_precision": "fpgacompress.quantization",
+    "quantization_report": "fpgacompress.quantization",
+    "QuantizationReport": "fpgacompress.quantization",
+    # boards and firmware
+    "Board": "fpgacompress.boards",
+    "load_board": "fpgacompress.boards",
+    "list_boards": "fpgacompress.boards",
+    "BuildConfig": "fpgacompress.firmware",
+    "build": "fpgacompress.firmware",
+    "HlsProject": "fpgacompress.firmware",
+    "load_project": "fpgacompress.firmware",
+    "csim": "fpgacompress.firmware",
+    "CsimResult": "fpgacompress.firmware",
+    "run_synthesis": "fpgacompress.firmware",
+    # resources
+    "estimate": "fpgacompress.estimation",
+    "ResourceReport": "fpgacompress.estimation",
+    "LayerResources": "fpgacompress.estimation",
+    "read_csynth_report": "fpgacompress.reports.csynth",
+    # the whole chain
+    "run": "fpgacompress.runner",
+    "RunResult": "fpgacompress.runner",
 }
 
 __all__ = sorted(_PUBLIC_API)
