@@ -25,7 +25,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
+from .lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -97,14 +97,4 @@ _PUBLIC_API: dict[str, str] = {
 
 __all__ = sorted(_PUBLIC_API)
 
-
-def __getattr__(name: str):
-    if name in _PUBLIC_API:
-        value = getattr(importlib.import_module(_PUBLIC_API[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'fpgacompress' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_PUBLIC_API])
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC_API, globals())

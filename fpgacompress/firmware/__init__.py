@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
+from ..lazy_exports import lazy_exports
 
 # public name -> module defining it; resolved on first use so that reading a recipe's ``build``
 # section (``settings``) does not import TensorFlow or hls4ml.
@@ -35,14 +35,4 @@ _PUBLIC_API = {
 
 __all__ = sorted(_PUBLIC_API)
 
-
-def __getattr__(name: str):
-    if name in _PUBLIC_API:
-        value = getattr(importlib.import_module(f"{__name__}.{_PUBLIC_API[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_PUBLIC_API])
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC_API, globals())

@@ -14,7 +14,7 @@ Importing this package does not import TensorFlow; the names below load their mo
 
 from __future__ import annotations
 
-import importlib
+from ..lazy_exports import lazy_exports
 
 __all__ = [
     "AccuracyBudget",
@@ -46,8 +46,4 @@ _HOMES = {
     "strip": "tfmot",
 }
 
-
-def __getattr__(name: str):
-    if name in _HOMES:
-        return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, globals())
