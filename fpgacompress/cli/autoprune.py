@@ -8,7 +8,7 @@ import click
 
 from ..errors import ConfigError
 from .app import app
-from .common import prepare_output_dir
+from .common import prepare_output_dir, run_directory_options
 
 
 def parse_keep(text: str, option: str):
@@ -69,16 +69,7 @@ def _parse_keep_value(text: str, option: str):
 )
 @click.option("--epochs", type=int, default=30, show_default=True, help="Maximum epochs of the retraining.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("--max-train", type=int, help="Use at most this many training jets.")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=Path("runs/autoprune"),
-    show_default=True,
-    help="Run directory to create.",
-)
-@click.option("--force", is_flag=True, help="Replace --out if it exists.")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress bars.")
+@run_directory_options("runs/autoprune")
 def autoprune(
     model_path,
     data,

@@ -8,7 +8,7 @@ import click
 
 from ..errors import ConfigError
 from .app import app
-from .common import prepare_output_dir
+from .common import prepare_output_dir, run_directory_options
 
 
 def _parse_caps(pairs: tuple[str, ...]) -> dict[str, dict]:
@@ -84,16 +84,7 @@ def _parse_caps(pairs: tuple[str, ...]) -> dict[str, dict]:
 @click.option("--batch-size", type=int, default=512, show_default=True)
 @click.option("--learning-rate", type=float, default=1e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--max-train", type=int, help="Use at most this many training jets.")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=Path("runs/prune"),
-    show_default=True,
-    help="Run directory to create.",
-)
-@click.option("--force", is_flag=True, help="Replace --out if it exists.")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+@run_directory_options("runs/prune")
 def prune(
     model_path,
     data,

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .app import app
-from .common import prepare_output_dir
+from .common import prepare_output_dir, run_directory_options
 
 
 @app.command()
@@ -54,16 +54,7 @@ from .common import prepare_output_dir
 @click.option("--batch-size", type=int, default=512, show_default=True, help="Batch size.")
 @click.option("--learning-rate", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (shuffling).")
-@click.option("--max-train", type=int, help="Use at most this many training jets.")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=Path("runs/quantize"),
-    show_default=True,
-    help="Run directory to create.",
-)
-@click.option("--force", is_flag=True, help="Replace --out if it exists.")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+@run_directory_options("runs/quantize")
 def quantize(
     model_path,
     data,

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .app import app
-from .common import prepare_output_dir
+from .common import prepare_output_dir, run_directory_options
 
 
 @app.command()
@@ -24,16 +24,7 @@ from .common import prepare_output_dir
 @click.option("--epochs", type=int, help="Maximum number of epochs.")
 @click.option("--batch-size", type=int, help="Batch size.")
 @click.option("--seed", type=int, help="Random seed (weights, shuffling).")
-@click.option("--max-train", type=int, help="Use at most this many training jets.")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=Path("runs/train"),
-    show_default=True,
-    help="Run directory to create.",
-)
-@click.option("--force", is_flag=True, help="Replace --out if it exists.")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+@run_directory_options("runs/train")
 def train(
     recipe,
     data,
