@@ -2,15 +2,15 @@
 
 Usage:
     .venv/bin/python scripts/bench_quantization.py [--data ../shared/data/jets_hlf.npz] [--max-train 40000]
-        [--seeds 0,1] [--float-epochs 40] [--target-sparsity 0.85] [--scope layer] [--prune-epochs 6]
-        [--prune-fraction 0.3] [--qat-epochs 30] [--activation-bits 6] [--input-bits 10]
+        [--seeds 0,1] [--float-epochs 40] [--target-sparsity 0.86] [--scope layer] [--prune-epochs 6]
+        [--prune-fraction 0.2] [--qat-epochs 40] [--qat-patience 10] [--activation-bits 6] [--input-bits 10]
         [--out runs/bench_quantization]
 
 One 16-64-32-32-5 tagger with L1 (1e-4) is trained in float; a copy is pruned with
-``fpgacompress.pruning.prune`` (iterative, 30 % of the kept weights per iteration, to
+``fpgacompress.pruning.prune`` (iterative, ``--prune-fraction`` of the kept weights per iteration, to
 ``--target-sparsity``; ``--scope layer`` prunes every layer to the same sparsity, ``global`` uses one
 magnitude threshold). Each of the two is then quantized and fine-tuned (QAT) for ``--qat-epochs``
-with weights of 16/10/8/6/4 bits, ternary and binary; ReLUs get ``--activation-bits`` and the input
+with weights of 16/10/8/6/5/4 bits, ternary and binary; ReLUs get ``--activation-bits`` and the input
 ``--input-bits``, integer bits per layer chosen by ``suggest_precision`` from the float model's
 ranges. Binary weights on the pruned model are refused (binary has no zero) and listed as such.
 
@@ -18,8 +18,9 @@ The reference is the widely used recipe (hls4ml tutorial): a QKeras model with 6
 (``quantized_bits(6,0,alpha=1)``) and 6-bit ReLUs, no input quantizer (hls4ml's default
 ``fixed<16,6>`` input, counted as 16 bits), trained from scratch with TF-MOT
 ``prune_low_magnitude`` at constant 75 % sparsity, L1 1e-4, for the *same total number of epochs*
-as our longest chain of that seed (float + pruning + QAT). BOPs = sum over nonzero weights of
-weight_bits x input_bits (``fpgacompress.quantization.quantization_report``).
+as our longest chain of that seed (float + pruning + QAT), with the QAT's early-stopping patience.
+BOPs = sum over nonzero weights of weight_bits x input_bits
+(``fpgacompress.quantization.quantization_report``).
 
 Every seed (data subsample, initialization, training order) runs the whole table in its own
 process, one TensorFlow thread each, all seeds at once; rows show the mean over seeds and the
@@ -39,7 +40,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "jets_hlf.npz"
-WEIGHT_SETTINGS = (16, 10, 8, 6, 4, "ternary", "binary")
+WEIGHT_SETTINGS = (16, 10, 8, 6, 5, 4, "ternary", "binary")
 REFERENCE = "TF-MOT 75% + QKeras 6-bit (reference)"
 
 
@@ -58,8 +59,11 @@ def spec_for(model, data, weights, activation_bits: int, input_bits: int):
     )
 
 
-def tfmot_recipe(data, epochs: int, training, seed: int):
-    """QKeras 6-bit + TF-MOT prune_low_magnitude at constant 75 % sparsity, from scratch."""
+def tfmot_recipe(data, epochs: int, training, seed: int, patience: int | None = None):
+    """QKeras 6-bit + TF-MOT prune_low_magnitude at constant 75 % sparsity, from scratch.
+
+    ``patience`` (early stopping) defaults to ``training``'s; the benchmark passes the QAT patience.
+    """
     import tensorflow as tf
     import tensorflow_model_optimization as tfmot
     from qkeras import QActivation, QDense, quantized_bits, quantized_relu
@@ -80,7 +84,9 @@ def tfmot_recipe(data, epochs: int, training, seed: int):
     model = tf.keras.Model(inputs, outputs, name="tfmot_qkeras6")
     schedule = tfmot.sparsity.keras.ConstantSparsity(0.75, begin_step=0, frequency=100)
     wrapped = tfmot.sparsity.keras.prune_low_magnitude(model, pruning_schedule=schedule)
-    config = training.model_copy(update={"epochs": epochs})
+    config = training.model_copy(
+        update={"epochs": epochs, "early_stopping_patience": patience or training.early_stopping_patience}
+    )
     result = train(
         wrapped, data, config, progress=False, callbacks=[tfmot.sparsity.keras.UpdatePruningStep()]
     )
@@ -144,7 +150,9 @@ def run_seed(args: argparse.Namespace, seed: int) -> list[dict]:
         _row(f"pruned {args.target_sparsity:.0%} (no QAT)", "float", pruned.final.test_accuracy,
              quantization_report(pruned.model), sources["pruned"][1], prune_seconds),
     ]  # fmt: skip
-    qat = training.model_copy(update={"epochs": args.qat_epochs})
+    qat = training.model_copy(
+        update={"epochs": args.qat_epochs, "early_stopping_patience": args.qat_patience}
+    )
     for source, (model, epochs_before) in sources.items():
         for weights in settings:
             label = f"{source} + QAT {weights}{'-bit' if isinstance(weights, int) else ''}"
@@ -165,7 +173,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> list[dict]:
             )
     budget = max(row["epochs"] for row in rows if "epochs" in row)
     started = time.perf_counter()
-    baseline_model, baseline = tfmot_recipe(data, budget, training, seed)
+    baseline_model, baseline = tfmot_recipe(data, budget, training, seed, args.qat_patience)
     rows.append(_row(REFERENCE, "6", baseline.metrics.accuracy, quantization_report(baseline_model),
                      baseline.epochs_run, time.perf_counter() - started))  # fmt: skip
     rows[-1]["budget"] = budget
@@ -215,13 +223,14 @@ def main() -> None:
     parser.add_argument("--max-train", type=int, default=40000)
     parser.add_argument("--seeds", default="0,1", help="comma-separated; each seed runs in its own process")
     parser.add_argument("--float-epochs", type=int, default=40)
-    parser.add_argument("--target-sparsity", type=float, default=0.85)
+    parser.add_argument("--target-sparsity", type=float, default=0.86)
     parser.add_argument("--scope", choices=("layer", "global"), default="layer")
     parser.add_argument("--prune-epochs", type=int, default=6, help="retraining epochs per pruning iteration")
     parser.add_argument(
-        "--prune-fraction", type=float, default=0.3, help="fraction of the kept weights cut per iteration"
+        "--prune-fraction", type=float, default=0.2, help="fraction of the kept weights cut per iteration"
     )
-    parser.add_argument("--qat-epochs", type=int, default=30)
+    parser.add_argument("--qat-epochs", type=int, default=40)
+    parser.add_argument("--qat-patience", type=int, default=10, help="early-stopping patience of QAT")
     parser.add_argument("--activation-bits", type=int, default=6)
     parser.add_argument("--input-bits", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=512)
