@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["kernel_weights", "plot_weight_distribution", "plot_history", "plot_roc_curves"]
+__all__ = ["pyplot", "kernel_weights", "plot_weight_distribution", "plot_history", "plot_roc_curves"]
 
 
 def kernel_weights(model) -> dict[str, np.ndarray]:
@@ -19,7 +19,8 @@ def kernel_weights(model) -> dict[str, np.ndarray]:
     return kernels
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot on the headless Agg backend (imported only when a figure is drawn)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -33,7 +34,7 @@ def plot_weight_distribution(model, path: str | Path, title: str = "Weight distr
 
     Exact zeros (pruned weights) are counted in the legend instead of drawn as one huge bin.
     """
-    plt = _pyplot()
+    plt = pyplot()
     kernels = kernel_weights(model)
     figure, axis = plt.subplots(figsize=(7, 4.5))
     largest = max((np.abs(k).max() for k in kernels.values() if k.size), default=1.0) or 1.0
@@ -63,7 +64,7 @@ def plot_weight_distribution(model, path: str | Path, title: str = "Weight distr
 
 def plot_history(history: dict[str, list[float]], path: str | Path) -> Path:
     """Training and validation loss and accuracy per epoch."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(9, 3.5))
     for key, values in history.items():
         axis = accuracy_axis if "accuracy" in key else loss_axis if "loss" in key else None
@@ -89,7 +90,7 @@ def plot_roc_curves(
     """
     from sklearn.metrics import roc_curve
 
-    plt = _pyplot()
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(6.5, 5))
     styles = ["-", "--", ":", "-."]
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]

@@ -190,11 +190,9 @@ def _figures(result, data: Dataset, estimates: dict) -> list[tuple[str, Path]]:
 
 
 def _plot_stages(result, estimates: dict, path: Path) -> Path:
-    import matplotlib
+    from .plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     names = [name for name in _MODEL_STAGES if name in result.stages]
     accuracy = [result.stages[name].results["accuracy"] for name in names]
     bops = [result.stages[name].results["bops"] for name in names]

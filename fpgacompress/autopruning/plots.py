@@ -37,9 +37,9 @@ def plot_accuracy_vs_features_kept(series: Series, path: str | Path, baseline: f
 
 
 def _plot(series: Series, path, xlabel: str, title: str, baseline: float | None, as_percent: bool) -> Path:
-    from ..plots import _pyplot
+    from ..plots import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(6.5, 4.2))
     for (label, points), marker in zip(series.items(), "osD^v", strict=False):
         points = sorted(points)

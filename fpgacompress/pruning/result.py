@@ -20,6 +20,7 @@ import numpy as np
 
 from ..data import Standardizer
 from ..metrics import Metrics
+from ..plots import pyplot
 from .mask import PruningMask
 from .spec import PruneSpec
 
@@ -119,15 +120,6 @@ class PruneResult:
         }
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_iteration_weights(
     model, run_dir: str | Path, iteration: int, record: PruneRecord | None = None
 ) -> Path:
@@ -153,7 +145,7 @@ def plot_accuracy_vs_sparsity(
     ``reference_accuracy`` (default: the first curve's unpruned model) is drawn as a solid line,
     with a dotted line half a point below it: the usual "no visible loss" target.
     """
-    plt = _pyplot()
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(6.5, 4.2))
     for label, records in curves.items():
         sparsity = [100 * record.sparsity for record in records]
