@@ -251,7 +251,7 @@ def _train(recipe: Recipe, flow: _Flow, out: Path, progress: bool) -> dict:
     trained = train(
         model, flow.data, recipe.training, standardizer=flow.standardizer, run_dir=out, progress=progress
     )
-    _save_test_scores(trained.model, flow.data, out)
+    _save_stage_figures_and_scores(trained.model, flow.data, out)
     return _model_results(trained.model, flow.data, trained.metrics)
 
 
@@ -267,7 +267,7 @@ def _autoprune(spec, recipe: Recipe, flow: _Flow, out: Path, progress: bool) -> 
         run_dir=out,
         progress=progress,
     )
-    _save_test_scores(pruned.reduced_model, pruned.data, out)
+    _save_stage_figures_and_scores(pruned.reduced_model, pruned.data, out)
     results = _model_results(pruned.reduced_model, pruned.data, pruned.metrics_final)
     results["kept_features"] = list(pruned.kept_features)
     results["keep_counts"] = pruned.keep_counts
@@ -287,7 +287,7 @@ def _prune(spec, recipe: Recipe, flow: _Flow, out: Path, progress: bool) -> dict
         run_dir=out,
         progress=progress,
     )
-    _save_test_scores(pruned.model, flow.data, out)
+    _save_stage_figures_and_scores(pruned.model, flow.data, out)
     from .metrics import evaluate
 
     results = _model_results(
@@ -315,7 +315,7 @@ def _quantize(section, recipe: Recipe, flow: _Flow, out: Path, progress: bool) -
         run_dir=out,
         progress=progress,
     )
-    _save_test_scores(quantized.model, flow.data, out)
+    _save_stage_figures_and_scores(quantized.model, flow.data, out)
     results = _model_results(quantized.model, flow.data, quantized.training.metrics)
     results["quantization_table"] = quantized.table.to_dict()
     return results
@@ -373,9 +373,13 @@ def _report(recipe: Recipe, project_dir: Path, out: Path) -> dict:
     }
 
 
-def _save_test_scores(model, data: Dataset, out: Path) -> None:
-    """Test-split class scores of a stage's model, for the ROC curves of the summary."""
+def _save_stage_figures_and_scores(model, data: Dataset, out: Path) -> None:
+    """The stage model's weight distribution and its test-split class scores (for the summary's ROC)."""
     import numpy as np
 
+    from .plots import plot_weight_distribution
+
+    if not (out / "weights.png").is_file():
+        plot_weight_distribution(model, out / "weights.png", title=f"weights after {out.name.split('.')[0]}")
     scores = np.asarray(model.predict(data.x_test, batch_size=4096, verbose=0), dtype=np.float32)
     np.savez_compressed(out / "test_scores.npz", scores=scores, labels=data.y_test.astype(np.int8))

@@ -83,6 +83,9 @@ def test_tiny_recipe_runs_end_to_end_to_a_bit_exact_firmware(tiny_run):
         "prune/mask.npz",
         "quantize/quantization_table.json",
         "train/weights.png",
+        "autoprune/weights.png",
+        "prune/weights.png",
+        "quantize/weights.png",
     ):
         assert (run_dir / name).is_file(), name
     summary = result.summary_path.read_text()
