@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from ..errors import ConfigError
 from .app import app
-from .common import prepare_output_dir, run_directory_options
+from .common import model_and_data_arguments, prepare_output_dir, run_directory_options
 
 
 def parse_keep(text: str, option: str):
@@ -41,12 +39,7 @@ def _parse_keep_value(text: str, option: str):
 
 
 @app.command()
-@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
-@click.option(
-    "--data",
-    type=click.Path(path_type=Path),
-    help="Dataset (.npz/.csv/.arff/.parquet); default: bundled sample.",
-)
+@model_and_data_arguments
 @click.option(
     "--keep",
     default="0.5",

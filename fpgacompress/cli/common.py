@@ -48,3 +48,13 @@ def run_directory_options(default_out: str):
         return command
 
     return decorate
+
+
+def model_and_data_arguments(command):
+    """The ``MODEL`` argument and the ``--data`` option of the commands that retrain a saved model."""
+    command = click.option(
+        "--data",
+        type=click.Path(path_type=Path),
+        help="Dataset (.npz/.csv/.arff/.parquet); default: bundled sample.",
+    )(command)
+    return click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))(command)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from ..errors import ConfigError
 from .app import app
-from .common import prepare_output_dir, run_directory_options
+from .common import model_and_data_arguments, prepare_output_dir, run_directory_options
 
 
 def _parse_caps(pairs: tuple[str, ...]) -> dict[str, dict]:
@@ -28,12 +26,7 @@ def _parse_caps(pairs: tuple[str, ...]) -> dict[str, dict]:
 
 
 @app.command()
-@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
-@click.option(
-    "--data",
-    type=click.Path(path_type=Path),
-    help="Dataset (.npz/.csv/.arff/.parquet); default: bundled sample.",
-)
+@model_and_data_arguments
 @click.option("--method", type=click.Choice(["iterative", "tfmot"]), default="iterative", show_default=True)
 @click.option(
     "--target-sparsity",

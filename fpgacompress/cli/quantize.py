@@ -7,16 +7,11 @@ from pathlib import Path
 import click
 
 from .app import app
-from .common import prepare_output_dir, run_directory_options
+from .common import model_and_data_arguments, prepare_output_dir, run_directory_options
 
 
 @app.command()
-@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
-@click.option(
-    "--data",
-    type=click.Path(path_type=Path),
-    help="Dataset (.npz/.csv/.arff/.parquet); default: bundled sample.",
-)
+@model_and_data_arguments
 @click.option(
     "--spec", "spec_path", type=click.Path(path_type=Path), help="YAML quantization spec (per layer)."
 )
