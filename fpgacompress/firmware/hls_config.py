@@ -121,6 +121,37 @@ def _size_binary_layers(model, hls_config: dict) -> None:
             linear["Precision"]["result"] = precision
 
 
+def softmax_table_types(n_classes: int) -> dict[str, str]:
+    """Types that index hls4ml's stable-softmax tables finely; the logits are not touched.
+
+    The tables are addressed by the top 10 bits of ``max - x`` (``inp_norm_t``) and of the sum of
+    exponentials (``inv_inp_t``). hls4ml derives both from the logits' type, e.g. ``ufixed<19,9>``:
+    steps of 0.5 in ``x``, coarse enough to change the winning class on about one jet in ten. On
+    ``[0, 8)`` with 7 fractional bits the steps are 1/128 (``exp(-8) < 4e-4``: saturating there is
+    harmless); the sum of ``n_classes`` exponentials, each at most 1, gets just enough integer bits.
+
+    Example:
+        >>> softmax_table_types(5)["inv_inp_t"]
+        'ufixed<10,3,RND,SAT>'
+    """
+    sum_integer_bits = max(1, math.ceil(math.log2(n_classes + 1)))
+    return {
+        "inp_norm_t": "ufixed<10,3,RND,SAT>",
+        "inv_inp_t": f"ufixed<{7 + sum_integer_bits},{sum_integer_bits},RND,SAT>",
+        "exp_table_t": "ufixed<18,1,RND,SAT>",  # exp(x - max) in (0, 1]
+        "inv_table_t": "ufixed<18,1,RND,SAT>",  # 1 / sum in [1 / n_classes, 1]
+    }
+
+
+def _tune_softmax_tables(model, hls_config: dict) -> None:
+    for layer in model.layers:
+        if type(layer).__name__ != "Activation" or layer.get_config().get("activation") != "softmax":
+            continue
+        layer_config = hls_config["LayerName"].get(layer.name)
+        if layer_config is not None and layer_config.get("Implementation", "stable") == "stable":
+            layer_config.update(softmax_table_types(int(layer.output_shape[-1])))
+
+
 def hls4ml_config(model, config: BuildConfig) -> dict:
     """hls4ml's ``hls_config`` for ``model`` (already through :func:`prepare_for_hls4ml`)."""
     import hls4ml
@@ -143,4 +174,5 @@ def hls4ml_config(model, config: BuildConfig) -> dict:
         input_precision = config.input_precision or DEFAULT_INPUT_PRECISION
     hls_config["LayerName"].setdefault(input_name, {}).setdefault("Precision", {})["result"] = input_precision
     _size_binary_layers(model, hls_config)
+    _tune_softmax_tables(model, hls_config)
     return hls_config
