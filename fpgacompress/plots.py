@@ -6,7 +6,24 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["pyplot", "kernel_weights", "plot_weight_distribution", "plot_history", "plot_roc_curves"]
+__all__ = [
+    "pyplot",
+    "save_figure",
+    "kernel_weights",
+    "plot_weight_distribution",
+    "plot_history",
+    "plot_roc_curves",
+]
+
+
+def save_figure(figure, path: str | Path) -> Path:
+    """Lay out, write as PNG and close ``figure`` (an open figure keeps its memory until closed)."""
+    plt = pyplot()
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
 
 
 def kernel_weights(model) -> dict[str, np.ndarray]:
@@ -55,11 +72,7 @@ def plot_weight_distribution(model, path: str | Path, title: str = "Weight distr
     axis.set_ylabel("weights per bin")
     axis.set_title(title)
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def plot_history(history: dict[str, list[float]], path: str | Path) -> Path:
@@ -74,11 +87,7 @@ def plot_history(history: dict[str, list[float]], path: str | Path) -> Path:
         axis.set_xlabel("epoch")
         axis.set_ylabel(label)
         axis.legend(fontsize=8)
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def plot_roc_curves(
@@ -112,8 +121,4 @@ def plot_roc_curves(
     axis.set_ylabel("background efficiency")
     axis.set_title("One-vs-rest ROC curves")
     axis.legend(fontsize=7, ncol=2)
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)

@@ -190,7 +190,7 @@ def _figures(result, data: Dataset, estimates: dict) -> list[tuple[str, Path]]:
 
 
 def _plot_stages(result, estimates: dict, path: Path) -> Path:
-    from .plots import pyplot
+    from .plots import pyplot, save_figure
 
     plt = pyplot()
     names = [name for name in _MODEL_STAGES if name in result.stages]
@@ -209,7 +209,4 @@ def _plot_stages(result, estimates: dict, path: Path) -> Path:
             axis.set_ylim(min(values) - 0.05, max(values) + 0.02)
         elif max(values) > 0:
             axis.set_yscale("log")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)

@@ -37,7 +37,7 @@ def plot_accuracy_vs_features_kept(series: Series, path: str | Path, baseline: f
 
 
 def _plot(series: Series, path, xlabel: str, title: str, baseline: float | None, as_percent: bool) -> Path:
-    from ..plots import pyplot
+    from ..plots import pyplot, save_figure
 
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(6.5, 4.2))
@@ -53,8 +53,4 @@ def _plot(series: Series, path, xlabel: str, title: str, baseline: float | None,
     axis.set_title(title)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)

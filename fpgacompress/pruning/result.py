@@ -20,7 +20,7 @@ import numpy as np
 
 from ..data import Standardizer
 from ..metrics import Metrics
-from ..plots import pyplot
+from ..plots import pyplot, save_figure
 from .mask import PruningMask
 from .spec import PruneSpec
 
@@ -162,11 +162,7 @@ def plot_accuracy_vs_sparsity(
     axis.set_title(title)
     axis.legend(fontsize=8)
     axis.grid(alpha=0.3)
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def save_result(result: PruneResult, run_dir: str | Path, standardizer: Standardizer | None = None) -> Path:
