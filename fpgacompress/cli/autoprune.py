@@ -66,6 +66,7 @@ def _parse_keep_value(text: str, option: str):
 def autoprune(
     model_path,
     data,
+    weights_path,
     keep,
     keep_features,
     soft_epochs,
@@ -101,7 +102,7 @@ def autoprune(
     from ..data import load_jets
     from ..model_io import load_model, load_standardizer
 
-    model = load_model(model_path)
+    model = load_model(model_path, weights_path)
     standardizer = load_standardizer(model_path)
     dataset = load_jets(data_config.path, validation_fraction=data_config.validation_fraction, seed=seed)
     if max_train is not None:

@@ -7,10 +7,12 @@ from pathlib import Path
 import click
 
 from .app import app
+from .common import weights_option
 
 
 @app.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@weights_option()
 @click.option(
     "--board",
     default="serenity-vu13p",
@@ -64,9 +66,9 @@ from .app import app
     "--csim", "run_csim", is_flag=True, help="Also run the bit-exact C-simulation (g++); exit 1 on mismatch."
 )
 @click.option("--synth", is_flag=True, help="Also run vitis_hls / vivado_hls if it is on PATH.")
-def build(model_path, board, backend, reuse_factor, strategy, io_type, clock_mhz, tmux, input_precision,
+def build(model_path, weights_path, board, backend, reuse_factor, strategy, io_type, clock_mhz, tmux, input_precision,
           n_testbench_samples, data, out, force, run_csim, synth):  # fmt: skip
-    """Write an HLS project for MODEL (Keras/QKeras .h5 or .keras) on --board into --out.
+    """Write an HLS project for MODEL (Keras/QKeras .h5, .keras, or .json + --weights) on --board into --out.
 
     Everything is checked before a file is written (board, layers and quantizers, reuse factor, the
     LHC initiation-interval budget); the project appears in --out only when complete.
@@ -95,7 +97,7 @@ def build(model_path, board, backend, reuse_factor, strategy, io_type, clock_mhz
     from ..model_io import load_model, load_standardizer
 
     load_board(config.board)  # an unknown board is refused before the model is loaded
-    model = load_model(model_path)
+    model = load_model(model_path, weights_path)
     standardizer = load_standardizer(model_path)
     dataset = load_jets(data)
     if standardizer is None:

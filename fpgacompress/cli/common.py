@@ -50,8 +50,25 @@ def run_directory_options(default_out: str):
     return decorate
 
 
-def model_and_data_arguments(command):
-    """The ``MODEL`` argument and the ``--data`` option of the commands that retrain a saved model."""
+def weights_option(*names: str):
+    """``--weights W.h5``: the weights of a ``MODEL.json`` architecture (hls4ml's example-model layout).
+
+    ``quantize`` already uses ``--weights`` for the weight quantizer, so it takes ``--model-weights``;
+    every command accepts that spelling.
+    """
+    return click.option(
+        *(names or ("--weights", "--model-weights")),
+        "weights_path",
+        type=click.Path(path_type=Path),
+        help="Weights .h5 of a MODEL.json architecture (default: MODEL.h5 or MODEL_weights.h5 beside it).",
+    )
+
+
+def model_and_data_arguments(command=None, *, weights_names: tuple[str, ...] = ()):
+    """The ``MODEL`` argument, ``--weights`` and ``--data`` of the commands that retrain a saved model."""
+    if command is None:
+        return lambda command: model_and_data_arguments(command, weights_names=weights_names)
+    command = weights_option(*weights_names)(command)
     command = click.option(
         "--data",
         type=click.Path(path_type=Path),

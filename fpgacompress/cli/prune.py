@@ -81,6 +81,7 @@ def _parse_caps(pairs: tuple[str, ...]) -> dict[str, dict]:
 def prune(
     model_path,
     data,
+    weights_path,
     method,
     target_sparsity,
     scope,
@@ -136,7 +137,7 @@ def prune(
     from ..data import load_jets
     from ..model_io import load_model, load_standardizer
 
-    model = load_model(model_path)
+    model = load_model(model_path, weights_path)
     standardizer = load_standardizer(model_path)
     dataset = load_jets(data, seed=seed)
     if standardizer is not None and standardizer.feature_names != dataset.feature_names:

@@ -11,7 +11,7 @@ from .common import model_and_data_arguments, prepare_output_dir, run_directory_
 
 
 @app.command()
-@model_and_data_arguments
+@model_and_data_arguments(weights_names=("--model-weights",))
 @click.option(
     "--spec", "spec_path", type=click.Path(path_type=Path), help="YAML quantization spec (per layer)."
 )
@@ -53,6 +53,7 @@ from .common import model_and_data_arguments, prepare_output_dir, run_directory_
 def quantize(
     model_path,
     data,
+    weights_path,
     spec_path,
     bits,
     integer,
@@ -108,7 +109,7 @@ def quantize(
     from ..quantization.fine_tune import quantization_aware_training
     from ..quantization.suggest import suggest_precision
 
-    model = load_model(model_path)
+    model = load_model(model_path, weights_path)
     standardizer = load_standardizer(model_path)
     dataset = load_jets(data)
     if max_train is not None:

@@ -11,10 +11,12 @@ from pathlib import Path
 import click
 
 from .app import app
+from .common import weights_option
 
 
 @app.command()
 @click.argument("project_or_model", type=click.Path(exists=True, path_type=Path))
+@weights_option()
 @click.option(
     "--board",
     help="Board name for utilization and the fits / does-not-fit verdict (see `fpgacompress boards`).",
@@ -48,6 +50,7 @@ from .app import app
 @click.option("--png", "png_path", type=click.Path(path_type=Path), help="Write a bar chart per layer.")
 def report(
     project_or_model,
+    weights_path,
     board,
     reuse_factor,
     strategy,
@@ -66,8 +69,13 @@ def report(
     from ..estimation.render import rich_table, write_json, write_markdown, write_png
     from ..reports import find_csynth_report, read_csynth_report
 
+    source = project_or_model
+    if not project_or_model.is_dir():
+        from ..model_io import load_model
+
+        source = load_model(project_or_model, weights_path)  # safe loading, every model format
     estimated = estimate(
-        project_or_model,
+        source,
         board=board,
         reuse_factor=reuse_factor,
         strategy=strategy,
