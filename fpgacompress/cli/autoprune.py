@@ -6,7 +6,13 @@ import click
 
 from ..errors import ConfigError
 from .app import app
-from .common import model_and_data_arguments, prepare_output_dir, run_directory_options
+from .common import (
+    model_and_data_arguments,
+    prepare_output_dir,
+    preprocessing_option,
+    resolve_preprocessing,
+    run_directory_options,
+)
 
 
 def parse_keep(text: str, option: str):
@@ -62,11 +68,13 @@ def _parse_keep_value(text: str, option: str):
 )
 @click.option("--epochs", type=int, default=30, show_default=True, help="Maximum epochs of the retraining.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@preprocessing_option
 @run_directory_options("runs/autoprune")
 def autoprune(
     model_path,
     data,
     weights_path,
+    preprocessing,
     keep,
     keep_features,
     soft_epochs,
@@ -100,16 +108,16 @@ def autoprune(
 
     from ..autopruning.pipeline import autoprune as run_autoprune
     from ..data import load_jets
-    from ..model_io import load_model, load_standardizer
+    from ..model_io import load_model
 
     model = load_model(model_path, weights_path)
-    standardizer = load_standardizer(model_path)
     dataset = load_jets(data_config.path, validation_fraction=data_config.validation_fraction, seed=seed)
+    standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
+    click.echo(f"preprocessing: {statement}")
     if max_train is not None:
         dataset = dataset.subsample(max_train, seed=seed)
-    if standardizer is None:
-        click.echo(f"note: no standardization saved beside {model_path}; fitting one on the training split.")
-    dataset, standardizer = dataset.standardized(standardizer)
+    if standardizer is not None:
+        dataset, standardizer = dataset.standardized(standardizer)
 
     result = run_autoprune(
         model, dataset, spec, training=training, standardizer=standardizer, run_dir=out, progress=progress

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .app import app
-from .common import weights_option
+from .common import preprocessing_option, resolve_preprocessing, weights_option
 
 
 @app.command()
@@ -54,6 +54,7 @@ from .common import weights_option
     type=click.Path(path_type=Path),
     help="Jets for the testbench (test split); default: bundled sample.",
 )
+@preprocessing_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -67,7 +68,7 @@ from .common import weights_option
 )
 @click.option("--synth", is_flag=True, help="Also run vitis_hls / vivado_hls if it is on PATH.")
 def build(model_path, weights_path, board, backend, reuse_factor, strategy, io_type, clock_mhz, tmux, input_precision,
-          n_testbench_samples, data, out, force, run_csim, synth):  # fmt: skip
+          n_testbench_samples, data, preprocessing, out, force, run_csim, synth):  # fmt: skip
     """Write an HLS project for MODEL (Keras/QKeras .h5, .keras, or .json + --weights) on --board into --out.
 
     Everything is checked before a file is written (board, layers and quantizers, reuse factor, the
@@ -94,24 +95,28 @@ def build(model_path, weights_path, board, backend, reuse_factor, strategy, io_t
     from ..boards import load_board
     from ..data import load_jets
     from ..firmware import build as build_project
-    from ..model_io import load_model, load_standardizer
+    from ..model_io import load_model
 
     load_board(config.board)  # an unknown board is refused before the model is loaded
     model = load_model(model_path, weights_path)
-    standardizer = load_standardizer(model_path)
     dataset = load_jets(data)
-    if standardizer is None:
-        dataset, standardizer = dataset.standardized()
-        click.echo(
-            f"note: no {model_path.stem}.preprocessing.json next to the model; inputs standardized on the data's training split."
-        )
+    # The raw test split goes to build(), which applies the standardization exactly once.
+    standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
+    click.echo(f"preprocessing: {statement}")
     if not any(type(layer).__name__.startswith("Q") for layer in model.layers):
         click.echo(
             "note: the model has no QKeras quantizers; hls4ml uses its default fixed<16,6> types, so the "
             "firmware approximates it (quantize it first with 'fpgacompress quantize' for bit-exact firmware)."
         )
     project = build_project(
-        model, None, config, x_test=dataset.x_test, standardizer=standardizer, out_dir=out, force=force
+        model,
+        None,
+        config,
+        x_test=dataset.x_test,
+        standardizer=standardizer,
+        preprocessing=statement,
+        out_dir=out,
+        force=force,
     )
     timing = project.manifest["timing"]
     click.echo(

@@ -75,3 +75,53 @@ def model_and_data_arguments(command=None, *, weights_names: tuple[str, ...] = (
         help="Dataset (.npz/.csv/.arff/.parquet); default: bundled sample.",
     )(command)
     return click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))(command)
+
+
+PREPROCESSING_HELP = (
+    "How the data is scaled before the model sees it: 'fit' (standardize with mean/std of the data's "
+    "training split), 'none' (the data is already in the model's input scale) or a preprocessing.json "
+    "(mean/std per feature). Default: MODEL's NAME.preprocessing.json when present, else fit."
+)
+
+
+def preprocessing_option(command):
+    """``--preprocessing none|FILE|fit``: the input scaling, stated explicitly (applied exactly once)."""
+    return click.option("--preprocessing", metavar="none|FILE|fit", help=PREPROCESSING_HELP)(command)
+
+
+def resolve_preprocessing(choice: str | None, model_path: Path, dataset, data_path: Path | None):
+    """The standardization to apply (or ``None``) and one line saying what was assumed.
+
+    Returns:
+        ``(standardizer, statement)``; the caller applies ``standardizer`` to the raw data once.
+    """
+    from ..data import Standardizer
+    from ..model_io import standardizer_path
+
+    data_name = str(data_path) if data_path is not None else "the bundled sample"
+    sidecar = standardizer_path(model_path)
+    if choice is None:
+        if sidecar.is_file():
+            return Standardizer.load(sidecar), f"inputs standardized with {sidecar} (saved beside the model)"
+        choice = "fit"
+        assumed = (
+            f" (no {sidecar.name} beside the model: the model is assumed to have been trained on inputs "
+            "standardized this way; pass --preprocessing none or FILE if not)"
+        )
+    else:
+        assumed = ""
+    if choice == "none":
+        return None, f"inputs used as given in {data_name} (--preprocessing none)"
+    if choice == "fit":
+        scaler = Standardizer.fit(dataset.x_train, dataset.feature_names)
+        return (
+            scaler,
+            f"inputs standardized with mean/std fitted on the training split of {data_name}{assumed}",
+        )
+    path = Path(choice)
+    if not path.is_file():
+        raise ConfigError(
+            f"--preprocessing takes none, fit or the path of a preprocessing.json. Received: {choice!r} "
+            "(no such file)."
+        )
+    return Standardizer.load(path), f"inputs standardized with {path} (--preprocessing)"

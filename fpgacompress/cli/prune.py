@@ -6,7 +6,13 @@ import click
 
 from ..errors import ConfigError
 from .app import app
-from .common import model_and_data_arguments, prepare_output_dir, run_directory_options
+from .common import (
+    model_and_data_arguments,
+    prepare_output_dir,
+    preprocessing_option,
+    resolve_preprocessing,
+    run_directory_options,
+)
 
 
 def _parse_caps(pairs: tuple[str, ...]) -> dict[str, dict]:
@@ -77,11 +83,13 @@ def _parse_caps(pairs: tuple[str, ...]) -> dict[str, dict]:
 @click.option("--batch-size", type=int, default=512, show_default=True)
 @click.option("--learning-rate", type=float, default=1e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@preprocessing_option
 @run_directory_options("runs/prune")
 def prune(
     model_path,
     data,
     weights_path,
+    preprocessing,
     method,
     target_sparsity,
     scope,
@@ -135,16 +143,18 @@ def prune(
     )
 
     from ..data import load_jets
-    from ..model_io import load_model, load_standardizer
+    from ..model_io import load_model
 
     model = load_model(model_path, weights_path)
-    standardizer = load_standardizer(model_path)
     dataset = load_jets(data, seed=seed)
+    standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
+    click.echo(f"preprocessing: {statement}")
     if standardizer is not None and standardizer.feature_names != dataset.feature_names:
         dataset = dataset.select_features(standardizer.feature_names)
     if max_train is not None:
         dataset = dataset.subsample(max_train=max_train, seed=seed)
-    dataset, standardizer = dataset.standardized(standardizer)
+    if standardizer is not None:
+        dataset, standardizer = dataset.standardized(standardizer)
 
     prepare_output_dir(out, force)
     from ..pruning.api import prune as run_pruning

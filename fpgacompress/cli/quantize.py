@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 
 from .app import app
-from .common import model_and_data_arguments, prepare_output_dir, run_directory_options
+from .common import (
+    model_and_data_arguments,
+    prepare_output_dir,
+    preprocessing_option,
+    resolve_preprocessing,
+    run_directory_options,
+)
 
 
 @app.command()
@@ -49,11 +55,13 @@ from .common import model_and_data_arguments, prepare_output_dir, run_directory_
 @click.option("--batch-size", type=int, default=512, show_default=True, help="Batch size.")
 @click.option("--learning-rate", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (shuffling).")
+@preprocessing_option
 @run_directory_options("runs/quantize")
 def quantize(
     model_path,
     data,
     weights_path,
+    preprocessing,
     spec_path,
     bits,
     integer,
@@ -105,20 +113,18 @@ def quantize(
 
     prepare_output_dir(out, force)
     from ..data import load_jets
-    from ..model_io import load_model, load_standardizer
+    from ..model_io import load_model
     from ..quantization.fine_tune import quantization_aware_training
     from ..quantization.suggest import suggest_precision
 
     model = load_model(model_path, weights_path)
-    standardizer = load_standardizer(model_path)
     dataset = load_jets(data)
+    standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
+    click.echo(f"preprocessing: {statement}")
     if max_train is not None:
         dataset = dataset.subsample(max_train=max_train, seed=seed)
-    if standardizer is None:
-        click.echo(
-            f"note: no {model_path.stem}.preprocessing.json beside the model; standardizing on the training split"
-        )
-    dataset, standardizer = dataset.standardized(standardizer)
+    if standardizer is not None:
+        dataset, standardizer = dataset.standardized(standardizer)
     if spec is None:
         spec = suggest_precision(model, dataset, bits, input_bits=input_bits, weight_kind=weight_kind)
     if any(

@@ -128,6 +128,7 @@ def build(
     x_test: np.ndarray,
     out_dir: str | Path,
     standardizer=None,
+    preprocessing: str | None = None,
     force: bool = False,
 ) -> HlsProject:
     """Write a complete hls4ml project for ``model`` on ``board``, with a bit-exact testbench.
@@ -139,7 +140,9 @@ def build(
         x_test: real jets for the testbench (raw features when ``standardizer`` is given, else standardized);
             the first ``config.n_testbench_samples`` are used.
         out_dir: project directory to create.
-        standardizer: the model's input standardization (``Standardizer``), applied to ``x_test``.
+        standardizer: the model's input standardization (``Standardizer``), applied to ``x_test`` exactly
+            once; ``None`` when ``x_test`` is already in the model's input scale.
+        preprocessing: one line saying where the scaling came from, recorded in ``manifest.json``.
         force: replace an existing ``out_dir``.
 
     Raises:
@@ -179,7 +182,14 @@ def build(
     temporary = out_dir.parent / f".{out_dir.name}.building-{uuid.uuid4().hex[:8]}"
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     try:
-        manifest = _write_project(model, board_object, config, clock_mhz, max_ii, x, temporary)
+        preprocessing_record = {
+            "statement": preprocessing
+            or ("inputs standardized by build()" if standardizer is not None else "inputs used as given"),
+            "standardizer": standardizer.to_dict() if standardizer is not None else None,
+        }
+        manifest = _write_project(
+            model, board_object, config, clock_mhz, max_ii, x, temporary, preprocessing_record
+        )
         if out_dir.exists():
             shutil.rmtree(out_dir)
         temporary.rename(out_dir)
@@ -198,7 +208,14 @@ def build(
 
 
 def _write_project(
-    model, board: Board, config: BuildConfig, clock_mhz: float, max_ii: int, x, directory: Path
+    model,
+    board: Board,
+    config: BuildConfig,
+    clock_mhz: float,
+    max_ii: int,
+    x,
+    directory: Path,
+    preprocessing: dict,
 ) -> dict:
     import hls4ml
 
@@ -251,6 +268,7 @@ def _write_project(
         "settings": settings,
         "timing": timing,
         "input_precision": input_precision,
+        "preprocessing": preprocessing,
         "testbench": {
             "n_samples": reference.n_samples,
             "logits_layer": reference.logits_layer,
