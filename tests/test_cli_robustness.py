@@ -80,3 +80,123 @@ def test_preprocessing_that_is_no_file_is_one_line(float_model_path, tmp_path, c
         "--preprocessing takes none, fit or the path of a preprocessing.json. Received: 'standard'" in error
     )
     assert not (tmp_path / "fw").exists()
+
+
+# ------------------------------------------------- --out never destroys input, and never half-written
+
+
+def test_force_into_the_models_own_directory_is_refused_and_the_model_kept(float_model_path, capsys):
+    directory = float_model_path.parent
+    before = sorted(path.name for path in directory.iterdir())
+    assert _build(float_model_path, directory, "--force") == 2
+    error = _one_error_line(capsys)
+    assert f"--out {directory} holds the input {float_model_path}" in error
+    assert sorted(path.name for path in directory.iterdir()) == before
+
+
+def test_force_into_the_current_directory_is_refused(float_model_path, monkeypatch, capsys):
+    monkeypatch.chdir(float_model_path.parent)
+    before = sorted(path.name for path in float_model_path.parent.iterdir())
+    assert _build(float_model_path.name, ".", "--force") == 2
+    assert "--out . is the current directory" in _one_error_line(capsys)
+    assert sorted(path.name for path in float_model_path.parent.iterdir()) == before
+
+
+def test_out_containing_the_data_is_refused(float_model_path, tmp_path, capsys):
+    from fpgacompress.paths import BUNDLED_JETS
+
+    (tmp_path / "in").mkdir()
+    data = tmp_path / "in" / "jets.npz"
+    data.write_bytes(BUNDLED_JETS.read_bytes())
+    assert _build(float_model_path, tmp_path, "--data", str(data), "--force") == 2
+    assert f"holds the input {data}" in _one_error_line(capsys)
+    assert data.is_file()
+
+
+def test_an_existing_file_as_out_is_called_a_file(float_model_path, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert _build(float_model_path, tmp_path / "notes.txt", "--force") == 2
+    assert "--out " + str(
+        tmp_path / "notes.txt"
+    ) + " is an existing file, not a directory" in _one_error_line(capsys)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_force_keeps_the_old_run_until_the_new_one_is_complete(float_model_path, tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    argv = ["quantize", str(float_model_path), "--bits", "6", "--data", str(tmp_path / "absent.npz")]
+    assert main([*argv, "--out", str(out), "--force"]) == 2
+    assert "Dataset file not found" in _one_error_line(capsys)
+    assert (out / "keep.txt").read_text() == "mine"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["run"]
+
+
+def test_forced_build_replaces_the_old_project_only_when_complete(float_model_path, tmp_path, capsys):
+    out = tmp_path / "fw"
+    assert _build(float_model_path, out) == 0
+    (out / "old.txt").write_text("previous project")
+    assert _build(float_model_path, out, "--force") == 0
+    assert not (out / "old.txt").exists() and (out / "manifest.json").is_file()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["fw"]  # no lock, staging or old copy left
+
+
+def test_a_second_build_into_a_locked_out_is_refused(float_model_path, tmp_path, capsys):
+    from fpgacompress.output_dir import output_lock
+
+    out = tmp_path / "fw"
+    with output_lock(out):  # what a first, still running build holds
+        assert _build(float_model_path, out, "--force") == 2
+        error = _one_error_line(capsys)
+    assert f"Another fpgacompress process is writing {out}" in error
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_two_concurrent_builds_into_one_out_never_both_succeed(float_model_path, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "fw"
+    command = [sys.executable, "-m", "fpgacompress", "build", str(float_model_path), "--out", str(out)]
+    first, second = (
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    )
+    results = [(process.wait(timeout=300), process.stderr.read()) for process in (first, second)]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    refused = next(stderr for code, stderr in results if code == 2).strip()
+    assert refused.startswith("error: ") and "\n" not in refused
+    assert "already exists" in refused or "Another fpgacompress process is writing" in refused
+    assert (out / "manifest.json").is_file()
+
+
+def test_sigterm_leaves_no_hidden_building_directory(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from fpgacompress.models import build_mlp
+
+    model_path = tmp_path / "big.h5"
+    save_model(build_mlp("16-64-32-32-5", seed=0), model_path)
+    out = tmp_path / "fw"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fpgacompress", "build", str(model_path), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while (
+        not list(tmp_path.glob(".fw.building-*")) and process.poll() is None and time.monotonic() < deadline
+    ):
+        time.sleep(0.005)
+    assert list(tmp_path.glob(".fw.building-*")), "the build finished before it could be interrupted"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Interrupted" in stderr and "Traceback" not in stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["big.h5"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 import warnings
 
 import click
@@ -27,6 +29,10 @@ USAGE_ERROR_EXIT_CODE = 2
 INTERRUPTED_EXIT_CODE = 130
 
 
+def _interrupt_on_sigterm(signum, frame):
+    raise KeyboardInterrupt  # batch time limits and `timeout` send SIGTERM: clean up exactly as for Ctrl-C
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # silence TensorFlow's start-up chatter (CUDA probing)
@@ -35,6 +41,20 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings(
         "ignore", message=r"The `keras\.constraints\.serialize\(\)` API", category=UserWarning
     )
+    if threading.current_thread() is threading.main_thread():
+        previous_handler = signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    else:
+        previous_handler = None
+    try:
+        return _run(argv)
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+
+
+def _run(argv: list[str] | None) -> int:
+    from ..output_dir import describe_os_error
+
     try:
         result = app.main(args=argv, prog_name="fpgacompress", standalone_mode=False)
     except click.exceptions.ClickException as error:
@@ -45,5 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         return INTERRUPTED_EXIT_CODE
     except FpgacompressError as error:
         print(f"error: {error}", file=sys.stderr)
+        return USAGE_ERROR_EXIT_CODE
+    except OSError as error:  # the user's filesystem (read-only, full, permissions), not a bug to trace
+        print(f"error: cannot read or write {describe_os_error(error)}", file=sys.stderr)
         return USAGE_ERROR_EXIT_CODE
     return result if isinstance(result, int) else 0

@@ -9,9 +9,11 @@ from .app import app
 from .common import (
     model_and_data_arguments,
     prepare_output_dir,
+    preprocessing_file,
     preprocessing_option,
     resolve_preprocessing,
     run_directory_options,
+    staged_output,
 )
 
 
@@ -104,7 +106,8 @@ def autoprune(
     )
     training = parse_section(TrainingConfig, {"epochs": epochs, "seed": seed}, "options")
     data_config = parse_section(DataConfig, {"path": data, "max_train": max_train, "seed": seed}, "options")
-    prepare_output_dir(out, force)
+    inputs = (model_path, weights_path, data, preprocessing_file(preprocessing))
+    prepare_output_dir(out, force, *inputs)
 
     from ..autopruning.pipeline import autoprune as run_autoprune
     from ..data import load_jets
@@ -119,9 +122,16 @@ def autoprune(
     if standardizer is not None:
         dataset, standardizer = dataset.standardized(standardizer)
 
-    result = run_autoprune(
-        model, dataset, spec, training=training, standardizer=standardizer, run_dir=out, progress=progress
-    )
+    with staged_output(out, force=force, inputs=inputs) as staging:
+        result = run_autoprune(
+            model,
+            dataset,
+            spec,
+            training=training,
+            standardizer=standardizer,
+            run_dir=staging,
+            progress=progress,
+        )
     click.echo(f"reduced topology: {result.topology}")
     for name, nodes in result.kept_nodes.items():
         click.echo(f"  {name}: {len(nodes)} of {model.get_layer(name).units} nodes kept")
@@ -133,4 +143,4 @@ def autoprune(
     click.echo(f"test masked:  {result.metrics_masked}")
     if result.metrics_retrained is not None:
         click.echo(f"test retrained ({spec.retrain}): {result.metrics_retrained}")
-    click.echo(f"run directory: {result.run_dir}")
+    click.echo(f"run directory: {out}")

@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 
 from .app import app
-from .common import preprocessing_option, resolve_preprocessing, weights_option
+from .common import (
+    prepare_output_dir,
+    preprocessing_file,
+    preprocessing_option,
+    resolve_preprocessing,
+    weights_option,
+)
 
 
 @app.command()
@@ -98,6 +104,8 @@ def build(model_path, weights_path, board, backend, reuse_factor, strategy, io_t
     from ..model_io import load_model
 
     load_board(config.board)  # an unknown board is refused before the model is loaded
+    inputs = (model_path, weights_path, data, preprocessing_file(preprocessing))
+    prepare_output_dir(out, force, *inputs)  # before any work: nothing of the user's is at risk
     model = load_model(model_path, weights_path)
     dataset = load_jets(data)
     # The raw test split goes to build(), which applies the standardization exactly once.
@@ -117,6 +125,7 @@ def build(model_path, weights_path, board, backend, reuse_factor, strategy, io_t
         preprocessing=statement,
         out_dir=out,
         force=force,
+        inputs=inputs,
     )
     timing = project.manifest["timing"]
     click.echo(

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import click
 
 from ..errors import ConfigError
+from ..output_dir import check_output_dir, staged_output
+
+__all__ = [
+    "prepare_output_dir",
+    "staged_output",
+    "run_directory_options",
+    "weights_option",
+    "model_and_data_arguments",
+    "preprocessing_option",
+    "resolve_preprocessing",
+]
 
 
-def prepare_output_dir(path: Path, force: bool) -> Path:
-    """Refuse to overwrite an existing directory unless ``--force`` was given."""
-    if path.exists():
-        if not force:
-            raise ConfigError(
-                f"Output directory {path} already exists. Choose another --out or pass --force."
-            )
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
+def prepare_output_dir(path: Path, force: bool, *inputs: Path | None) -> Path:
+    """Check ``--out`` before any work: nothing is deleted here (see :func:`staged_output`).
+
+    An existing directory needs ``--force``; ``--out`` may not be, hold or contain an input.
+    """
+    check_output_dir(path, force, inputs)
     return path
+
+
+def preprocessing_file(choice: str | None) -> Path | None:
+    """The file ``--preprocessing`` names, if it names one (an input to protect)."""
+    return Path(choice) if choice not in (None, "none", "fit") else None
 
 
 def run_directory_options(default_out: str):

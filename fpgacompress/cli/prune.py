@@ -9,9 +9,11 @@ from .app import app
 from .common import (
     model_and_data_arguments,
     prepare_output_dir,
+    preprocessing_file,
     preprocessing_option,
     resolve_preprocessing,
     run_directory_options,
+    staged_output,
 )
 
 
@@ -145,6 +147,8 @@ def prune(
     from ..data import load_jets
     from ..model_io import load_model
 
+    inputs = (model_path, weights_path, data, preprocessing_file(preprocessing))
+    prepare_output_dir(out, force, *inputs)
     model = load_model(model_path, weights_path)
     dataset = load_jets(data, seed=seed)
     standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
@@ -156,12 +160,18 @@ def prune(
     if standardizer is not None:
         dataset, standardizer = dataset.standardized(standardizer)
 
-    prepare_output_dir(out, force)
     from ..pruning.api import prune as run_pruning
 
-    result = run_pruning(
-        model, dataset, spec, training=training, standardizer=standardizer, run_dir=out, progress=progress
-    )
+    with staged_output(out, force=force, inputs=inputs) as staging:
+        result = run_pruning(
+            model,
+            dataset,
+            spec,
+            training=training,
+            standardizer=standardizer,
+            run_dir=staging,
+            progress=progress,
+        )
     for record in result.records:
         click.echo(str(record))
     click.echo(f"stopped: {result.stop_reason}")

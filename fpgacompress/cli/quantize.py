@@ -10,9 +10,11 @@ from .app import app
 from .common import (
     model_and_data_arguments,
     prepare_output_dir,
+    preprocessing_file,
     preprocessing_option,
     resolve_preprocessing,
     run_directory_options,
+    staged_output,
 )
 
 
@@ -111,7 +113,8 @@ def quantize(
             input_integer=input_integer,
         )
 
-    prepare_output_dir(out, force)
+    inputs = (model_path, weights_path, data, spec_path, preprocessing_file(preprocessing))
+    prepare_output_dir(out, force, *inputs)
     from ..data import load_jets
     from ..model_io import load_model
     from ..quantization.fine_tune import quantization_aware_training
@@ -139,9 +142,10 @@ def quantize(
             "'fpgacompress csim'",
             err=True,
         )
-    result = quantization_aware_training(
-        model, spec, dataset, config, standardizer=standardizer, run_dir=out, progress=progress
-    )
+    with staged_output(out, force=force, inputs=inputs) as staging:
+        result = quantization_aware_training(
+            model, spec, dataset, config, standardizer=standardizer, run_dir=staging, progress=progress
+        )
     click.echo(result.report.table())
     click.echo(f"test {result.training.metrics}")
     click.echo(f"run directory: {out}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .app import app
-from .common import prepare_output_dir, run_directory_options
+from .common import prepare_output_dir, run_directory_options, staged_output
 
 
 @app.command()
@@ -58,9 +58,10 @@ def train(
         payload[section].update({key: value for key, value in values.items() if value is not None})
     merged = parse_section(Recipe, payload, "options")
 
-    prepare_output_dir(out, force)
+    prepare_output_dir(out, force, recipe, data)
     from ..training import train_recipe
 
-    result = train_recipe(merged, run_dir=out, progress=progress)
+    with staged_output(out, force=force, inputs=[recipe, data]) as staging:
+        result = train_recipe(merged, run_dir=staging, progress=progress)
     click.echo(f"test {result.metrics}")
-    click.echo(f"run directory: {result.run_dir}")
+    click.echo(f"run directory: {out}")

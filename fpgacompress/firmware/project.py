@@ -26,6 +26,7 @@ import json
 import platform
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -35,6 +36,7 @@ import numpy as np
 
 from ..boards import Board, load_board
 from ..errors import BuildError, ConfigError, FpgacompressError
+from ..output_dir import STAGING_MARK, check_output_dir, describe_os_error, output_lock, replace_directory
 from ..paths import HLS_TEMPLATES_DIR
 from .checks import (
     check_initiation_interval,
@@ -109,17 +111,6 @@ def _write_templates(directory: Path, values: dict) -> None:
         (directory / name).write_text(text)
 
 
-def _resolve_output(out_dir: Path, force: bool) -> None:
-    if out_dir.exists() and not force:
-        raise ConfigError(
-            f"Output directory {out_dir} already exists. Choose another out_dir (--out) or pass force=True (--force)."
-        )
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(
-            f"Output path {out_dir} exists and is not a directory. Choose another out_dir (--out)."
-        )
-
-
 def build(
     model,
     board: str | Path | Board | None = None,
@@ -130,6 +121,7 @@ def build(
     standardizer=None,
     preprocessing: str | None = None,
     force: bool = False,
+    inputs: Sequence[str | Path | None] = (),
 ) -> HlsProject:
     """Write a complete hls4ml project for ``model`` on ``board``, with a bit-exact testbench.
 
@@ -143,13 +135,15 @@ def build(
         standardizer: the model's input standardization (``Standardizer``), applied to ``x_test`` exactly
             once; ``None`` when ``x_test`` is already in the model's input scale.
         preprocessing: one line saying where the scaling came from, recorded in ``manifest.json``.
-        force: replace an existing ``out_dir``.
+        force: replace an existing ``out_dir`` (only once the new project is complete).
+        inputs: the user's files (model, weights, data); ``out_dir`` may not be or contain any of them.
 
     Raises:
         BoardError: unknown board, or an initiation interval over the LHC budget.
         ModelError: a layer, activation or quantizer the bit-exact flow does not support.
-        ConfigError: an invalid reuse factor (valid ones listed), an existing ``out_dir``, bad settings.
-        BuildError: hls4ml failed to write the project (nothing is left behind).
+        ConfigError: an invalid reuse factor (valid ones listed), an existing ``out_dir``, an ``out_dir``
+            holding an input, one another process is writing, bad settings.
+        BuildError: hls4ml or the filesystem failed to write the project (nothing is left behind).
     """
     config = config or BuildConfig()
     if board is not None:
@@ -160,7 +154,8 @@ def build(
     else:
         board_object = load_board(config.board)
     out_dir = Path(out_dir)
-    _resolve_output(out_dir, force)
+    inputs = [Path(item) for item in inputs if item is not None]
+    check_output_dir(out_dir, force, inputs)
     clock_mhz = config.clock_for(board_object.default_clock_mhz)
     check_supported_model(model)
     check_reuse_factor(model, config.reuse_factor)
@@ -179,31 +174,36 @@ def build(
     if standardizer is not None:
         x = standardizer.transform(x)
 
-    temporary = out_dir.parent / f".{out_dir.name}.building-{uuid.uuid4().hex[:8]}"
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        preprocessing_record = {
-            "statement": preprocessing
-            or ("inputs standardized by build()" if standardizer is not None else "inputs used as given"),
-            "standardizer": standardizer.to_dict() if standardizer is not None else None,
-        }
-        manifest = _write_project(
-            model, board_object, config, clock_mhz, max_ii, x, temporary, preprocessing_record
-        )
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        temporary.rename(out_dir)
-    except FpgacompressError:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    except Exception as error:  # hls4ml raises bare Exception / RuntimeError / AssertionError
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise BuildError(
-            f"hls4ml could not write the project for {out_dir}: {type(error).__name__}: {error}"
-        ) from error
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
+    preprocessing_record = {
+        "statement": preprocessing
+        or ("inputs standardized by build()" if standardizer is not None else "inputs used as given"),
+        "standardizer": standardizer.to_dict() if standardizer is not None else None,
+    }
+    with output_lock(out_dir):
+        check_output_dir(out_dir, force, inputs)  # another build may have finished it meanwhile
+        temporary = out_dir.parent / f".{out_dir.name}{STAGING_MARK}{uuid.uuid4().hex[:8]}"
+        try:
+            manifest = _write_project(
+                model, board_object, config, clock_mhz, max_ii, x, temporary, preprocessing_record
+            )
+            replace_directory(temporary, out_dir)
+        except FpgacompressError:
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise
+        except OSError as error:  # the filesystem, not hls4ml: disk full, read-only, permissions
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise BuildError(
+                f"Cannot write the project for {out_dir}: {describe_os_error(error)}. Free space or choose "
+                "a writable --out."
+            ) from None
+        except Exception as error:  # hls4ml raises bare Exception / RuntimeError / AssertionError
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise BuildError(
+                f"hls4ml could not write the project for {out_dir}: {type(error).__name__}: {error}"
+            ) from error
+        except BaseException:  # Ctrl-C, SIGTERM (the CLI raises KeyboardInterrupt for it)
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise
     return HlsProject(out_dir, board_object, config, manifest)
 
 
