@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -204,6 +205,11 @@ def load_jets(path: str | Path | None = None, *, validation_fraction: float = 0.
 def load_npz(path: str | Path, *, validation_fraction: float = 0.1, seed: int = 0) -> Dataset:
     """Load the benchmark ``.npz`` layout described in the dataset's README."""
     path = _existing_file(path)
+    if not zipfile.is_zipfile(path):
+        raise DataError(
+            f"{path} is not a .npz archive (not a zip file). Save the arrays with numpy.savez, or give a "
+            ".csv / .npy file."
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in _NPZ_KEYS if key not in archive.files]
@@ -218,8 +224,8 @@ def load_npz(path: str | Path, *, validation_fraction: float = 0.1, seed: int = 
             test_index = np.asarray(archive["test_index"], dtype=np.int64)
     except DataError:
         raise
-    except (OSError, ValueError) as error:
-        raise DataError(f"Cannot read {path} as a .npz archive: {error}.") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise DataError(f"Cannot read {path} as a .npz archive (damaged?): {error}.") from None
     _check_table(path, x, y, feature_names, class_names)
     if test_index.size and (test_index.min() < 0 or test_index.max() >= len(y)):
         raise DataError(f"{path}: test_index points outside the {len(y)} rows.")

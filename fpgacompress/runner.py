@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from .data import Dataset, Standardizer
 from .errors import ConfigError
+from .output_dir import describe_os_error, output_lock
 from .recipe import Recipe, load_recipe
 from .stage_cache import StageCache, StageRecord, stage_fingerprint
 
@@ -97,13 +99,29 @@ def run(
     _check_build_before_training(recipe)
     say = log or (lambda line: None)
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    data, standardizer = prepare_data(recipe.data)  # bad data is refused before anything is written
+    created = not run_dir.exists()
+    with output_lock(run_dir):  # a second run into the same directory is refused
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(
+                f"Cannot create the run directory {run_dir} ({describe_os_error(error)}). Choose a writable --out."
+            ) from None
+        try:
+            return _run_stages(recipe, run_dir, data, standardizer, progress, say)
+        except BaseException:
+            if created and not any(path.is_dir() for path in run_dir.iterdir()):
+                shutil.rmtree(run_dir, ignore_errors=True)  # nothing completed: leave no recipe.json behind
+            raise
+
+
+def _run_stages(recipe: Recipe, run_dir: Path, data, standardizer, progress: bool, say) -> RunResult:
     (run_dir / "recipe.json").write_text(json.dumps(recipe.model_dump(mode="json"), indent=2))
     cache = StageCache(run_dir)
     result = RunResult(run_dir=run_dir, recipe=recipe)
     skipped: list[str] = []
 
-    data, standardizer = prepare_data(recipe.data)
     flow = _Flow(
         data=data, standardizer=standardizer, fingerprint=stage_fingerprint(_data_identity(recipe), "")
     )

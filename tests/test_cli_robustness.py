@@ -200,3 +200,93 @@ def test_sigterm_leaves_no_hidden_building_directory(tmp_path):
     assert process.returncode == 130, stderr
     assert "Interrupted" in stderr and "Traceback" not in stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["big.h5"]
+
+
+# ------------------------------------------------- filesystem trouble: one line, exit 2, no traceback
+
+
+def _unwritable_places(tmp_path):
+    """Parents that cannot be created: a file in the way, and a read-only system tree where there is one."""
+    (tmp_path / "a_file").write_text("in the way")
+    places = [tmp_path / "a_file" / "below"]
+    probe = __import__("pathlib").Path("/sys/fpgacompress-probe")
+    try:
+        probe.mkdir()
+    except OSError:
+        places.append(probe / "below")
+    else:  # pragma: no cover - a writable /sys: do not leave anything there
+        probe.rmdir()
+    return places
+
+
+def test_npz_that_is_not_a_zip_is_one_line(float_model_path, tmp_path, capsys):
+    for content in (b"not a zip at all", b"PK\x03\x04" + b"\x00" * 64):
+        bad = tmp_path / "jets.npz"
+        bad.write_bytes(content)
+        assert _build(float_model_path, tmp_path / "fw", "--data", str(bad)) == 2
+        assert f"{bad} is not a .npz archive (not a zip file)" in _one_error_line(capsys)
+    assert not (tmp_path / "fw").exists()
+
+
+def test_out_whose_parent_cannot_be_created_is_one_line(float_model_path, tmp_path, capsys):
+    for place in _unwritable_places(tmp_path):
+        assert _build(float_model_path, place / "fw") == 2
+        error = _one_error_line(capsys)
+        assert f"Cannot create the parent directory of --out {place / 'fw'}" in error, error
+
+
+def test_run_out_and_report_json_into_an_unwritable_place_are_one_line(float_model_path, tmp_path, capsys):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("name: t\ntraining: {epochs: 1}\n")
+    for place in _unwritable_places(tmp_path):
+        assert main(["run", str(recipe), "--out", str(place / "run"), "--no-progress"]) == 2
+        assert str(place) in _one_error_line(capsys)
+        assert main(["report", str(float_model_path), "--json", str(place / "r.json")]) == 2
+        assert "cannot read or write" in _one_error_line(capsys)
+
+
+def test_failed_run_leaves_no_recipe_json_behind(tmp_path, capsys):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"name: t\ndata: {{path: {tmp_path / 'absent.npz'}}}\ntraining: {{epochs: 1}}\n")
+    assert main(["run", str(recipe), "--out", str(tmp_path / "run")]) == 2
+    assert "Dataset file not found" in _one_error_line(capsys)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["recipe.yaml"]
+
+
+def test_report_json_and_markdown_to_standard_output(float_model_path, capsys):
+    assert main(["report", str(float_model_path), "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    payload = json.loads(captured.out)  # standard output holds only the JSON
+    assert [layer["name"] for layer in payload["report"]["layers"]][:1] == ["fc1"]
+    assert "fc1" in captured.err  # the table went to standard error
+    assert main(["report", str(float_model_path), "--markdown", "-"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("### Resources") and "| fc1 |" in captured.out
+    assert "┃" not in captured.out and "fc1" in captured.err
+
+
+@pytest.mark.slow
+def test_two_csims_of_one_project_at_once_both_succeed(tmp_path):
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fpgacompress.firmware import build, csim
+    from fpgacompress.models import build_mlp
+    from fpgacompress.quantization.convert import quantize
+    from fpgacompress.quantization.spec import QuantizationSpec
+
+    if shutil.which("g++") is None:
+        pytest.skip("needs g++")
+    data, _ = load_jets().subsample(max_test=200, seed=0).standardized()
+    model = quantize(build_mlp("16-8-5", seed=0), QuantizationSpec.uniform(6, 0))
+    project = build(model, "serenity-vu13p", x_test=data.x_test, out_dir=tmp_path / "fw")
+    with ThreadPoolExecutor(2) as pool:  # both recompile and run at once ("Text file busy" before)
+        results = list(pool.map(lambda _: csim(project, optimization_level=0, recompile=True), range(2)))
+    assert all(result.bit_exact and result.n_samples == 200 for result in results)
+    assert results[0].layer_mismatches == results[1].layer_mismatches
+    names = {path.name for path in (tmp_path / "fw").rglob("fpgacompress_csim*")}
+    assert names == {
+        "fpgacompress_csim",
+        "fpgacompress_csim.cpp",
+        "fpgacompress_csim_trace.dat",
+    }  # no temporaries

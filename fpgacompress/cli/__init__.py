@@ -46,13 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         previous_handler = None
     try:
-        return _run(argv)
+        return _dispatch(argv)
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
 
 
-def _run(argv: list[str] | None) -> int:
+def _dispatch(argv: list[str] | None) -> int:
     from ..output_dir import describe_os_error
 
     try:

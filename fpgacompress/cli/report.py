@@ -6,12 +6,15 @@ estimate beside them (in brackets).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from .app import app
 from .common import weights_option
+
+STDOUT = Path("-")
 
 
 @app.command()
@@ -45,8 +48,18 @@ from .common import weights_option
     show_default=True,
     help="Multiplier implementation (config_op mul -impl).",
 )
-@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the report as JSON.")
-@click.option("--markdown", "markdown_path", type=click.Path(path_type=Path), help="Write a Markdown table.")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(path_type=Path, allow_dash=True),
+    help="Write the report as JSON ('-': standard output).",
+)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(path_type=Path, allow_dash=True),
+    help="Write a Markdown table ('-': standard output).",
+)
 @click.option("--png", "png_path", type=click.Path(path_type=Path), help="Write a bar chart per layer.")
 def report(
     project_or_model,
@@ -66,7 +79,7 @@ def report(
     from rich.console import Console
 
     from ..estimation import estimate
-    from ..estimation.render import rich_table, write_json, write_markdown, write_png
+    from ..estimation.render import rich_table, to_markdown, write_json, write_markdown, write_png
     from ..reports import find_csynth_report, read_csynth_report
 
     source = project_or_model
@@ -93,9 +106,17 @@ def report(
         and io_type is None
     ):
         primary, comparison = read_csynth_report(project_or_model, board=board or ""), estimated
-    console = Console()
+    to_stdout = STDOUT in (json_path, markdown_path)
+    console = Console(stderr=to_stdout)  # with '-', standard output carries only the JSON / Markdown
     console.print(rich_table(primary, comparison))
     console.print(primary.verdict)
+    if json_path == STDOUT:
+        payload = {"report": primary.to_dict()}
+        if comparison is not None:
+            payload["comparison"] = comparison.to_dict()
+        click.echo(json.dumps(payload, indent=2))
+    if markdown_path == STDOUT:
+        click.echo(to_markdown(primary, comparison))
     for path, writer in ((json_path, write_json), (markdown_path, write_markdown), (png_path, write_png)):
-        if path is not None:
+        if path is not None and path != STDOUT:
             console.print(f"wrote {writer(primary, path, comparison)}")

@@ -14,10 +14,12 @@ Example:
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,15 +173,30 @@ def csim(
     reference = load_reference(directory)
     compile_log = directory / COMPILE_LOG
     compile_seconds = 0.0
+    # Two csims of one project may run at once: each compiles to and traces into its own file, and
+    # the binary is renamed into place (never overwritten while another process runs it).
+    unique = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     if recompile or not _binary_is_current(directory):
         command = compile_command(project.project_name, optimization_level)
-        compile_seconds = _run(command, directory, compile_log, COMPILE_TIMEOUT_S, "g++")
-    trace_path = directory / TRACE_FILE
-    trace_path.unlink(missing_ok=True)
-    run_seconds = _run(
-        [f"./{CSIM_BINARY}"], directory, directory / RUN_LOG, RUN_TIMEOUT_S, "The C-simulation"
-    )
-    firmware = _read_trace(trace_path)
+        command[-1] = f"{CSIM_BINARY}.{unique}"
+        try:
+            compile_seconds = _run(command, directory, compile_log, COMPILE_TIMEOUT_S, "g++")
+            os.replace(directory / command[-1], directory / CSIM_BINARY)
+        finally:
+            (directory / command[-1]).unlink(missing_ok=True)
+    trace_path = directory / f"{TRACE_FILE}.{unique}"
+    try:
+        run_seconds = _run(
+            [f"./{CSIM_BINARY}", "tb_data/tb_input_features.dat", str(trace_path.relative_to(directory))],
+            directory,
+            directory / RUN_LOG,
+            RUN_TIMEOUT_S,
+            "The C-simulation",
+        )
+        firmware = _read_trace(trace_path)
+        os.replace(trace_path, directory / TRACE_FILE)
+    finally:
+        trace_path.unlink(missing_ok=True)
     inexact = _float32_inexact_layers(project.manifest)
     return _compare(directory, reference, firmware, inexact, compile_seconds, run_seconds, compile_log)
 
