@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
 from typing import Literal
 
@@ -29,13 +30,31 @@ __all__ = [
     "TrainingConfig",
     "parse_section",
     "format_validation_error",
+    "read_yaml",
 ]
+
+MAX_YAML_BYTES = 1_000_000  # a recipe is a few kB
+MAX_YAML_VALUES = 100_000  # values after expanding YAML aliases (&anchor / *alias)
 
 
 class StrictConfig(BaseModel):
-    """Base of every recipe section: unknown keys are errors, values are immutable."""
+    """Base of every recipe section: unknown keys are errors, values are immutable.
+
+    Built from Python (``BuildConfig(reuse_factor=0)``), a bad value raises the project's
+    :class:`~fpgacompress.errors.ConfigError` naming the dotted path, not pydantic's ``ValidationError``.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __init__(self, **values) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise ConfigError(format_validation_error(error, type(self).__name__)) from None
+
+    # Only wraps errors: pydantic skips it when it validates nested sections (model_validate),
+    # whose errors parse_section turns into one ConfigError with the full dotted path.
+    __init__.__pydantic_base_init__ = True
 
 
 class DataConfig(StrictConfig):
@@ -92,8 +111,28 @@ def format_validation_error(error: ValidationError, source: str) -> str:
         elif item["type"] == "value_error":  # our own validators already say what was received
             problems.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
         else:
-            problems.append(f"{where}: {item['msg']} (received {item.get('input')!r})")
+            problems.append(f"{where}: {item['msg']} (received {_shortened(item.get('input'))})")
+        if len(problems) == MAX_REPORTED_PROBLEMS and len(error.errors()) > MAX_REPORTED_PROBLEMS:
+            problems.append(f"... and {len(error.errors()) - MAX_REPORTED_PROBLEMS} more")
+            break
     return f"Invalid {source}: " + "; ".join(problems)
+
+
+MAX_ECHOED_CHARACTERS = 80
+MAX_REPORTED_PROBLEMS = 10
+
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxdict, _SHORT_REPR.maxlist = 2, 4, 4
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 60
+
+
+def _shortened(value: object) -> str:
+    """``repr(value)``, cut to a few dozen characters: an error line must stay one readable line."""
+    if isinstance(value, (dict, list, tuple, set)) and len(value) > 20:
+        return f"a {type(value).__name__} of {len(value)} items"
+    text = _SHORT_REPR.repr(value)
+    return text if len(text) <= MAX_ECHOED_CHARACTERS else text[: MAX_ECHOED_CHARACTERS - 3] + "..."
 
 
 def parse_section(model_type: type[StrictConfig], payload: dict, source: str) -> StrictConfig:
@@ -102,3 +141,61 @@ def parse_section(model_type: type[StrictConfig], payload: dict, source: str) ->
         return model_type.model_validate(payload)
     except ValidationError as error:
         raise ConfigError(format_validation_error(error, source)) from None
+
+
+def _expanded_size(value: object, source: str, memo: dict[int, int], active: set[int]) -> int:
+    if not isinstance(value, (dict, list)):
+        return 1
+    key = id(value)
+    if key in memo:
+        return memo[key]
+    if key in active:
+        raise ConfigError(f"{source} refers to itself through a YAML alias; write the values out instead.")
+    active.add(key)
+    children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+    total = 1
+    for child in children:
+        total += _expanded_size(child, source, memo, active)
+        if total > MAX_YAML_VALUES:
+            raise ConfigError(
+                f"{source} expands to more than {MAX_YAML_VALUES:,} values through YAML aliases (&anchor / *alias); "
+                "a recipe needs a few dozen. Write the values out instead of nesting aliases."
+            )
+    active.discard(key)
+    memo[key] = total
+    return total
+
+
+def read_yaml(path: str | Path, what: str = "file"):
+    """The content of a YAML file, refused when too big or when its aliases expand past a sane size.
+
+    PyYAML shares an aliased value instead of copying it, so an "alias bomb" (a few lines expanding
+    to billions of values) loads quickly; the expanded size is counted here (linear in the file) so
+    no later step ever walks the expansion.
+
+    Raises:
+        ConfigError: missing file, not YAML, larger than ``MAX_YAML_BYTES``, expanding past
+            ``MAX_YAML_VALUES`` values, or self-referencing.
+    """
+    import yaml
+
+    path = Path(path)
+    source = f"{what} {path}"
+    if not path.is_file():
+        raise ConfigError(f"{what.capitalize()} not found: {path}.")
+    size = path.stat().st_size
+    if size > MAX_YAML_BYTES:
+        raise ConfigError(
+            f"{source} is {size:,} bytes; the limit is {MAX_YAML_BYTES:,}. Is it the right file?"
+        )
+    try:
+        payload = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{source} is not valid YAML: {str(error).splitlines()[0]}") from None
+    except RecursionError:
+        raise ConfigError(f"{source} is nested too deeply to be a recipe.") from None
+    try:
+        _expanded_size(payload, source, {}, set())
+    except RecursionError:
+        raise ConfigError(f"{source} is nested too deeply to be a recipe.") from None
+    return payload

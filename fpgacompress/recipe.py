@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import Field
 
 from .autopruning.spec import AutoPruneSpec
@@ -26,6 +25,7 @@ from .config import (
     TrainingConfig,
     format_validation_error,
     parse_section,
+    read_yaml,
 )
 from .errors import ConfigError
 from .firmware.settings import BuildConfig
@@ -72,12 +72,7 @@ class Recipe(StrictConfig):
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a YAML recipe; relative data paths are taken from the recipe's folder."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"Recipe not found: {path}.")
-    try:
-        payload = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"Recipe {path} is not valid YAML: {str(error).splitlines()[0]}") from None
+    payload = read_yaml(path, "recipe") or {}
     if not isinstance(payload, dict):
         raise ConfigError(f"Recipe {path} must be a mapping of sections (data, model, training, ...).")
     recipe = parse_section(Recipe, payload, f"recipe {path}")

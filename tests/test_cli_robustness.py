@@ -290,3 +290,65 @@ def test_two_csims_of_one_project_at_once_both_succeed(tmp_path):
         "fpgacompress_csim.cpp",
         "fpgacompress_csim_trace.dat",
     }  # no temporaries
+
+
+# ------------------------------------------------- recipes and options: short, fast, exact messages
+
+ALIAS_BOMB = "\n".join(
+    ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]" for i in range(8)]
+    + ["training:", "  epochs: *i"]
+)
+
+
+def test_yaml_alias_bomb_is_refused_fast_with_a_short_message(tmp_path, capsys):
+    import time
+
+    recipe = tmp_path / "bomb.yaml"
+    recipe.write_text(ALIAS_BOMB)  # 9**9 = 387 million strings once expanded
+    start = time.perf_counter()
+    assert main(["run", str(recipe), "--out", str(tmp_path / "run")]) == 2
+    elapsed = time.perf_counter() - start
+    error = _one_error_line(capsys)
+    assert elapsed < 2, elapsed
+    assert len(error) < 300 and "expands to more than 100,000 values through YAML aliases" in error
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bomb.yaml"]
+
+
+def test_a_big_wrong_value_is_echoed_shortened(tmp_path, capsys):
+    recipe = tmp_path / "long.yaml"
+    recipe.write_text("training:\n  epochs: [" + ", ".join(["12345678"] * 5000) + "]\n")
+    assert main(["run", str(recipe), "--out", str(tmp_path / "run")]) == 2
+    error = _one_error_line(capsys)
+    assert "training.epochs" in error and len(error) < 300, error
+
+
+@pytest.mark.parametrize(
+    "precision", ["fixed<0,0>", "fixed<1,1>", "ufixed<0,0>", "fixed<64,6>", "fixed<16,99>"]
+)
+def test_nonsense_input_precision_is_refused(float_model_path, tmp_path, capsys, precision):
+    assert _build(float_model_path, tmp_path / "fw", "--input-precision", precision) == 2
+    error = _one_error_line(capsys)
+    assert f"input_precision: input_precision {precision} is not a usable input type" in error
+    assert not (tmp_path / "fw").exists()
+
+
+def test_a_clock_too_slow_for_any_design_says_so(float_model_path, tmp_path, capsys):
+    assert _build(float_model_path, tmp_path / "fw", "--clock-mhz", "20") == 2
+    error = _one_error_line(capsys)
+    assert "reuse factor <= 0" not in error
+    assert "less than one clock cycle per input, so no reuse factor fits: raise the clock or TMUX" in error
+
+
+def test_config_classes_built_from_python_raise_the_projects_error_with_the_path():
+    from fpgacompress.config import TrainingConfig
+    from fpgacompress.errors import ConfigError
+    from fpgacompress.firmware.settings import BuildConfig
+    from fpgacompress.quantization.spec import QuantizationSpec
+
+    with pytest.raises(ConfigError, match=r"^Invalid BuildConfig: reuse_factor: .*received 0"):
+        BuildConfig(reuse_factor=0)
+    with pytest.raises(ConfigError, match=r"^Invalid TrainingConfig: epochs: .*received -1"):
+        TrainingConfig(epochs=-1)
+    with pytest.raises(ConfigError, match=r"Invalid QuantizationSpec: default\.bits: unknown key"):
+        QuantizationSpec(default={"bits": 6})

@@ -216,6 +216,11 @@ def check_initiation_interval(reuse_factor: int, clock_mhz: float, tmux: int) ->
         raise BoardError(
             f"Initiation interval {initiation_interval} cycles (reuse factor {reuse_factor}) exceeds the LHC budget "
             f"of {budget} cycles at {clock_mhz:g} MHz with TMUX {tmux} (one input every {tmux} x 25 ns). "
-            f"Use a reuse factor <= {budget}, a higher clock, or a larger TMUX."
+            + (
+                f"Use a reuse factor <= {budget}, a higher clock, or a larger TMUX."
+                if budget >= 1
+                else "That is less than one clock cycle per input, so no reuse factor fits: raise the clock "
+                "or TMUX."
+            )
         )
     return budget

@@ -21,6 +21,7 @@ __all__ = ["BuildConfig", "DEFAULT_INPUT_PRECISION"]
 
 # hls4ml's own default; used only for models without an input quantizer.
 DEFAULT_INPUT_PRECISION = "fixed<16,6>"
+MAX_INPUT_WIDTH = 24  # float32's significand: wider test-bench inputs would not reach Keras exactly
 
 
 class BuildConfig(StrictConfig):
@@ -50,6 +51,25 @@ class BuildConfig(StrictConfig):
     n_testbench_samples: int = Field(1000, ge=1, le=100_000)
     input_precision: str | None = Field(None, pattern=r"^u?fixed<\d+,-?\d+>$")
     project_name: str = Field("myproject", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+    @field_validator("input_precision")
+    @classmethod
+    def _sensible_input_precision(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        unsigned = value.startswith("u")
+        width, integer = (int(part) for part in value[value.index("<") + 1 : -1].split(","))
+        smallest = 1 if unsigned else 2  # a signed type needs its sign bit and one more
+        if (
+            not smallest <= width <= MAX_INPUT_WIDTH
+            or not -MAX_INPUT_WIDTH <= integer <= width + MAX_INPUT_WIDTH
+        ):
+            raise ValueError(
+                f"input_precision {value} is not a usable input type: the width must be {smallest}.."
+                f"{MAX_INPUT_WIDTH} bits (the test-bench feeds Keras float32 values, exact up to 24 bits) and the "
+                f"integer bits within +-{MAX_INPUT_WIDTH} of it, e.g. fixed<16,6>"
+            )
+        return value
 
     @field_validator("board")
     @classmethod

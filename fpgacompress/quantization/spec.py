@@ -347,15 +347,10 @@ def _check_fields_fit(layer_type: str, overrides: LayerQuantization, where: str)
 
 def load_spec(path: str | Path) -> QuantizationSpec:
     """Read and validate a YAML quantization spec."""
+    from ..config import read_yaml
+
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"Quantization spec not found: {path}.")
-    try:
-        payload = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(
-            f"Quantization spec {path} is not valid YAML: {str(error).splitlines()[0]}"
-        ) from None
+    payload = read_yaml(path, "quantization spec") or {}
     if not isinstance(payload, dict):
         raise ConfigError(
             f"Quantization spec {path} must be a mapping (input, default, layer_type, layer_name)."
