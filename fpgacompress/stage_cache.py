@@ -2,7 +2,8 @@
 
 A stage writes into ``NAME.partial/`` and is renamed to ``NAME/`` only when it finished, with a
 ``stage.json`` holding its fingerprint (a hash of its own settings and of the stage before it)
-and its results. Re-running a recipe skips every stage whose fingerprint is unchanged, so editing
+and its results; the fingerprint also holds the versions of fpgacompress and its stack, so an
+upgrade re-runs everything. Re-running a recipe skips every stage whose fingerprint is unchanged, so editing
 the build section does not retrain, and an interrupted run (Ctrl-C) loses only the stage in flight.
 
 Example:
@@ -13,12 +14,14 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 __all__ = ["StageRecord", "StageCache", "stage_fingerprint"]
@@ -27,9 +30,31 @@ RECORD_FILE = "stage.json"
 PARTIAL_SUFFIX = ".partial"
 
 
+# A new fpgacompress or a new stack (hls4ml writes other firmware, TensorFlow trains differently)
+# makes every cached stage stale.
+STACK_PACKAGES = ("fpgacompress", "hls4ml", "tensorflow", "qkeras", "tensorflow-model-optimization", "numpy")
+
+
+@functools.lru_cache(maxsize=1)
+def stack_versions() -> dict[str, str]:
+    """The installed versions of fpgacompress and the stack it drives (read once per process)."""
+    versions = {}
+    for package in STACK_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
 def stage_fingerprint(settings: object, upstream: str) -> str:
-    """A short hash of a stage's settings (JSON-serializable) and of its upstream stage's fingerprint."""
-    payload = json.dumps({"settings": settings, "upstream": upstream}, sort_keys=True, default=str)
+    """A short hash of a stage's settings (JSON-serializable), its upstream stage's fingerprint and
+    the versions of fpgacompress and its stack."""
+    payload = json.dumps(
+        {"settings": settings, "upstream": upstream, "versions": stack_versions()},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -47,3 +47,24 @@ def test_recommitting_replaces_the_old_stage(tmp_path):
     complete(cache, "build", "bbb", content="new")
     assert cache.completed("build", "aaa") is None
     assert (cache.completed("build", "bbb").directory / "model.txt").read_text() == "new"
+
+
+@pytest.mark.parametrize("package", ["fpgacompress", "hls4ml", "tensorflow", "qkeras"])
+def test_fingerprint_changes_with_fpgacompress_or_the_stack_version(monkeypatch, package):
+    from importlib import metadata
+
+    import fpgacompress.stage_cache as stage_cache
+
+    before = stage_fingerprint({"epochs": 30}, upstream="")
+    real_version = metadata.version
+    monkeypatch.setattr(
+        stage_cache.metadata, "version", lambda name: "99.0" if name == package else real_version(name)
+    )
+    stage_cache.stack_versions.cache_clear()
+    try:
+        after = stage_fingerprint({"epochs": 30}, upstream="")
+    finally:
+        monkeypatch.undo()
+        stage_cache.stack_versions.cache_clear()
+    assert after != before
+    assert stage_fingerprint({"epochs": 30}, upstream="") == before
