@@ -72,3 +72,20 @@ def test_xml_without_csynth_sections_is_refused(tmp_path):
     path.write_text("<profile><UserAssignments><TopModelName>x</TopModelName></UserAssignments></profile>")
     with pytest.raises(ReportError, match="no <AreaEstimates><Resources>"):
         parse_csynth_xml(path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-16-be"])
+def test_entity_declarations_are_refused_in_any_encoding(tmp_path, encoding):
+    # An internal entity (the seed of an expansion bomb) in an otherwise complete report: a byte-level
+    # search for '<!DOCTYPE' misses it in UTF-16 / UTF-32, where every character carries a zero byte.
+    document = (
+        f'<?xml version="1.0" encoding="{encoding[:6].upper()}"?>\n'
+        '<!DOCTYPE profile [<!ENTITY name "myproject">]>\n'
+        "<profile><UserAssignments><TopModelName>&name;</TopModelName></UserAssignments>"
+        "<AreaEstimates><Resources><LUT>12</LUT></Resources></AreaEstimates></profile>"
+    )
+    path = tmp_path / "myproject_csynth.xml"
+    byte_order_mark = "" if encoding in ("utf-8", "utf-16") else "\ufeff"  # "utf-16" writes its own
+    path.write_bytes((byte_order_mark + document).encode(encoding))
+    with pytest.raises(ReportError, match="declares a DOCTYPE or ENTITY"):
+        parse_csynth_xml(path)

@@ -2,8 +2,9 @@
 
 The top report gives the totals; the per-module files HLS writes next to it (one per layer
 function, named after its hls4ml ``configN`` struct) give the per-layer rows, mapped back to
-layer names through the project's ``parameters.h``. Reports come from other people's machines:
-we refuse any document that declares a DOCTYPE or an entity, so no external entity is ever
+layer names through the project's ``parameters.h``. Reports come from other people's machines, so
+they are parsed with ``defusedxml``, which refuses any DTD (DOCTYPE), entity declaration or external
+reference in whatever encoding the document uses (UTF-8, UTF-16, ...): no external entity is ever
 resolved and no entity expansion bomb is ever expanded.
 
 Example:
@@ -19,12 +20,14 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 
+import defusedxml.ElementTree as SafeElementTree
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+
 from ..errors import ReportError
 from ..estimation.report import LayerResources, ResourceReport
 
 __all__ = ["CsynthModule", "parse_csynth_xml", "find_csynth_report", "read_csynth_report"]
 
-_UNSAFE_DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _CONFIG_PATTERN = re.compile(r"config(\d+)(?:_s|(?:_\d+)*)$")
 _LAYER_STRUCT_PATTERN = re.compile(r"//\s*(\S+)\s*\n\s*struct\s+\w*?config(\d+)\s*:")
 
@@ -74,14 +77,14 @@ def parse_csynth_xml(path) -> CsynthModule:
         raise ReportError(
             f"C-synthesis report {str(path)!r} is a directory; expected a *_csynth.xml file."
         ) from None
-    if _UNSAFE_DECLARATION.search(payload):
+    try:
+        root = SafeElementTree.fromstring(payload, forbid_dtd=True)
+    except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
         raise ReportError(
             f"C-synthesis report {str(path)!r} declares a DOCTYPE or ENTITY; refusing to parse it "
             "(real HLS reports have none, and entities can read local files)."
-        )
-    try:
-        root = ElementTree.fromstring(payload)
-    except ElementTree.ParseError as error:
+        ) from None
+    except (ElementTree.ParseError, ValueError) as error:  # ValueError: an encoding expat cannot read
         raise ReportError(f"C-synthesis report {str(path)!r} is not well-formed XML ({error}).") from None
     name = _text(root, "UserAssignments/TopModelName", path)
     resources = root.find("AreaEstimates/Resources")
