@@ -1,11 +1,13 @@
 """Jet-substructure datasets: loading, the fixed test split, and input standardization.
 
-Two sources are supported:
+Sources:
 
 * the ``.npz`` layout of the regenerated benchmark (``X``, ``y``, ``feature_names``,
   ``class_names``, ``test_index``) — also the layout of the sample bundled with the package;
 * the public hls4ml LHC jet dataset (OpenML ``hls4ml_lhc_jets_hlf``) from a file the user
-  downloaded: CSV, ARFF or parquet, with the 16 feature columns and a ``class`` column.
+  downloaded: CSV, ARFF or parquet, with the 16 feature columns and a ``class`` column;
+* a user's own inputs with any number of features: an ``.npz`` with ``X`` (and optionally ``y``),
+  a 2-D ``.npy`` array, or a numeric table (see :func:`load_jets`).
 
 The standardization is fitted on the training split only and travels with the model
 (``preprocessing.json``): the firmware sees inputs scaled exactly as in training.
@@ -35,7 +37,10 @@ __all__ = [
     "Standardizer",
     "load_jets",
     "load_npz",
+    "load_npy",
+    "load_table",
     "load_openml_jets",
+    "UNLABELLED",
 ]
 
 JET_FEATURES: tuple[str, ...] = (
@@ -185,25 +190,54 @@ class Dataset:
         )
 
 
-def load_jets(path: str | Path | None = None, *, validation_fraction: float = 0.1, seed: int = 0) -> Dataset:
-    """Load a jet dataset by file type; ``None`` loads the sample bundled with the package.
+def load_jets(
+    path: str | Path | None = None,
+    *,
+    validation_fraction: float = 0.1,
+    seed: int = 0,
+    require_labels: bool = True,
+) -> Dataset:
+    """Load a dataset by file type; ``None`` loads the jet sample bundled with the package.
 
-    ``.npz`` files use the benchmark layout; ``.csv``, ``.arff`` and ``.parquet`` files are read
-    as the public OpenML ``hls4ml_lhc_jets_hlf`` table.
+    Besides the jet benchmark's ``.npz`` layout and the OpenML jet table, any number of features
+    is read from a user's own file: an ``.npz`` with an ``X`` array (and optionally ``y``,
+    ``feature_names``, ``class_names``, ``test_index``), a 2-D ``.npy`` array of inputs, or a
+    ``.csv`` / ``.arff`` / ``.parquet`` table whose numeric columns are the features (a ``class`` /
+    ``label`` / ``target`` / ``y`` column holds the labels). Without a ``test_index`` a fixed 20 %
+    test split is drawn with the benchmark's seed.
+
+    Args:
+        require_labels: refuse a file without labels (training needs them; a test-bench does not,
+            and an unlabelled file gets the single class ``unlabelled``).
     """
     path = BUNDLED_JETS if path is None else Path(path)
-    if path.suffix == ".npz":
-        return load_npz(path, validation_fraction=validation_fraction, seed=seed)
-    if path.suffix in {".csv", ".arff", ".parquet"}:
-        return load_openml_jets(path, validation_fraction=validation_fraction, seed=seed)
-    raise DataError(
-        f"Unsupported dataset file type '{path.suffix}' for {path}. Expected .npz (benchmark layout) "
-        "or .csv / .arff / .parquet (the OpenML hls4ml_lhc_jets_hlf table)."
-    )
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        dataset = load_npz(path, validation_fraction=validation_fraction, seed=seed)
+    elif suffix == ".npy":
+        dataset = load_npy(path, validation_fraction=validation_fraction, seed=seed)
+    elif suffix in {".csv", ".arff", ".parquet"}:
+        dataset = load_table(path, validation_fraction=validation_fraction, seed=seed)
+    else:
+        raise DataError(
+            f"Unsupported dataset file type '{path.suffix}' for {path}. Expected .npz (arrays X [, y]), .npy "
+            "(a 2-D array of inputs) or .csv / .arff / .parquet (feature columns [+ a class column])."
+        )
+    if require_labels and dataset.class_names == (UNLABELLED,):
+        raise DataError(
+            f"{path} holds no labels, which training needs: add a 'y' array (.npz) or a 'class' column (.csv)."
+        )
+    return dataset
+
+
+UNLABELLED = "unlabelled"
+_FEATURE_KEYS = ("X", "x", "features", "inputs")
+_LABEL_KEYS = ("y", "labels", "label", "target")
+_LABEL_COLUMNS = ("class", "label", "labels", "target", "y")
 
 
 def load_npz(path: str | Path, *, validation_fraction: float = 0.1, seed: int = 0) -> Dataset:
-    """Load the benchmark ``.npz`` layout described in the dataset's README."""
+    """Load an ``.npz``: the benchmark layout, or a user's arrays (``X`` and optionally ``y`` ...)."""
     path = _existing_file(path)
     if not zipfile.is_zipfile(path):
         raise DataError(
@@ -212,25 +246,107 @@ def load_npz(path: str | Path, *, validation_fraction: float = 0.1, seed: int = 
         )
     try:
         with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in _NPZ_KEYS if key not in archive.files]
-            if missing:
+            names = archive.files
+            x_key = next((key for key in _FEATURE_KEYS if key in names), None)
+            if x_key is None:
                 raise DataError(
-                    f"{path} lacks the array(s) {', '.join(missing)}; expected keys {', '.join(_NPZ_KEYS)}."
+                    f"{path} holds the arrays {', '.join(names) or '(none)'}; expected the inputs as 'X' "
+                    "(rows x features), and optionally 'y', 'feature_names', 'class_names', 'test_index'."
                 )
-            x = np.asarray(archive["X"], dtype=np.float32)
-            y = np.asarray(archive["y"]).astype(np.int64)
-            feature_names = tuple(str(name) for name in archive["feature_names"])
-            class_names = tuple(str(name) for name in archive["class_names"])
-            test_index = np.asarray(archive["test_index"], dtype=np.int64)
+            x = np.asarray(archive[x_key], dtype=np.float32)
+            y_key = next((key for key in _LABEL_KEYS if key in names), None)
+            labels = np.asarray(archive[y_key]) if y_key is not None else None
+            feature_names = (
+                tuple(str(name) for name in archive["feature_names"]) if "feature_names" in names else None
+            )
+            class_names = (
+                tuple(str(name) for name in archive["class_names"]) if "class_names" in names else None
+            )
+            test_index = np.asarray(archive["test_index"], dtype=np.int64) if "test_index" in names else None
     except DataError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise DataError(f"Cannot read {path} as a .npz archive (damaged?): {error}.") from None
+    return _dataset(path, x, labels, feature_names, class_names, test_index, validation_fraction, seed)
+
+
+def load_npy(path: str | Path, *, validation_fraction: float = 0.1, seed: int = 0) -> Dataset:
+    """Load a 2-D ``.npy`` array of inputs (rows x features), without labels."""
+    path = _existing_file(path)
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise DataError(
+            f"Cannot read {path} as a .npy array (damaged, or not saved by numpy.save?): {error}."
+        ) from None
+    try:
+        x = np.asarray(x, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise DataError(f"{path} holds a {x.dtype} array; expected numbers (rows x features).") from None
+    return _dataset(path, x, None, None, None, None, validation_fraction, seed)
+
+
+def load_table(path: str | Path, *, validation_fraction: float = 0.1, seed: int = 0) -> Dataset:
+    """Load a ``.csv`` / ``.arff`` / ``.parquet`` table: the OpenML jet table, or any numeric table."""
+    path = _existing_file(path)
+    columns = _read_table(path)
+    if any(name in columns for name in JET_FEATURES):
+        return load_openml_jets(path, validation_fraction=validation_fraction, seed=seed)
+    label_column = next((name for name in _LABEL_COLUMNS if name in columns), None)
+    feature_names = tuple(name for name in columns if name != label_column)
+    if not feature_names:
+        raise DataError(f"{path} has no feature columns.")
+    try:
+        x = np.stack([np.asarray(columns[name], dtype=np.float32) for name in feature_names], axis=1)
+    except ValueError as error:
+        raise DataError(
+            f"{path}: a feature column is not numeric ({error}); only the label column ({', '.join(_LABEL_COLUMNS)}) "
+            "may hold text."
+        ) from None
+    labels = None if label_column is None else np.array([_decode(label) for label in columns[label_column]])
+    return _dataset(path, x, labels, feature_names, None, None, validation_fraction, seed)
+
+
+def _dataset(
+    path: Path,
+    x: np.ndarray,
+    labels: np.ndarray | None,
+    feature_names: tuple[str, ...] | None,
+    class_names: tuple[str, ...] | None,
+    test_index: np.ndarray | None,
+    validation_fraction: float,
+    seed: int,
+) -> Dataset:
+    """A :class:`Dataset` from a user's arrays: names, labels and the test split filled in if absent."""
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise DataError(
+            f"{path}: the inputs have shape {x.shape}; expected a non-empty 2-D array (rows x features)."
+        )
+    if feature_names is None:
+        feature_names = tuple(f"x{index}" for index in range(x.shape[1]))
+    if labels is not None and labels.ndim == 2:  # one-hot labels, as Keras examples store them
+        labels = np.argmax(labels, axis=1)
+    if labels is not None and np.issubdtype(labels.dtype, np.floating) and np.all(labels == np.round(labels)):
+        labels = labels.astype(np.int64)
+    if labels is None:
+        y, class_names = np.zeros(len(x), dtype=np.int64), (UNLABELLED,)
+    elif class_names is not None or np.issubdtype(labels.dtype, np.integer):
+        y = labels.astype(np.int64)
+        if class_names is None:
+            class_names = tuple(str(index) for index in range(int(y.max()) + 1 if len(y) else 1))
+    else:  # text labels: classes in sorted order
+        class_names = tuple(sorted({str(label) for label in labels}))
+        y = np.array([class_names.index(str(label)) for label in labels], dtype=np.int64)
     _check_table(path, x, y, feature_names, class_names)
+    if test_index is None:
+        rng = np.random.default_rng(_TEST_SPLIT_SEED)
+        test_index = rng.choice(len(y), size=max(1, int(round(_TEST_FRACTION * len(y)))), replace=False)
     if test_index.size and (test_index.min() < 0 or test_index.max() >= len(y)):
         raise DataError(f"{path}: test_index points outside the {len(y)} rows.")
     is_test = np.zeros(len(y), dtype=bool)
     is_test[test_index] = True
+    if is_test.all():
+        raise DataError(f"{path}: every row is in the test split; leave some rows for training / fitting.")
     return _split(x, y, is_test, feature_names, class_names, validation_fraction, seed)
 
 

@@ -352,3 +352,65 @@ def test_config_classes_built_from_python_raise_the_projects_error_with_the_path
         TrainingConfig(epochs=-1)
     with pytest.raises(ConfigError, match=r"Invalid QuantizationSpec: default\.bits: unknown key"):
         QuantizationSpec(default={"bits": 6})
+
+
+# ------------------------------------------------- any number of features, the user's own test-bench data
+
+
+@pytest.fixture(scope="module")
+def ten_input_files(tmp_path_factory):
+    """A 10-input QKeras model and its inputs as .npy, .csv and .npz (X with one-hot y)."""
+    from fpgacompress.models import build_mlp
+    from fpgacompress.quantization.convert import quantize
+    from fpgacompress.quantization.spec import QuantizationSpec
+
+    directory = tmp_path_factory.mktemp("ten")
+    model = quantize(build_mlp("10-16-3", seed=1), QuantizationSpec.uniform(6, 0))
+    save_model(model, directory / "model.h5")
+    rng = np.random.default_rng(2)
+    x = rng.normal(loc=3.0, scale=2.0, size=(600, 10)).astype(np.float32)
+    labels = rng.integers(0, 3, 600)
+    np.save(directory / "inputs.npy", x)
+    np.savez(directory / "inputs.npz", X=x, y=np.eye(3)[labels])
+    header = ",".join([f"feature_{index}" for index in range(10)] + ["class"])
+    rows = [
+        ",".join([*(f"{value:.9g}" for value in row), str(label)])
+        for row, label in zip(x, labels, strict=True)
+    ]
+    (directory / "inputs.csv").write_text("\n".join([header, *rows]) + "\n")
+    return directory
+
+
+@pytest.mark.parametrize("data_file", ["inputs.npy", "inputs.csv", "inputs.npz"])
+def test_build_takes_test_bench_inputs_of_any_width_from_the_users_file(
+    ten_input_files, tmp_path, capsys, data_file
+):
+    out = tmp_path / "fw"
+    argv = ["--data", str(ten_input_files / data_file), "--n-testbench-samples", "100"]
+    assert main(["build", str(ten_input_files / "model.h5"), "--out", str(out), *argv]) == 0
+    data = load_jets(ten_input_files / data_file, require_labels=False)
+    scaler = Standardizer.fit(data.x_train, data.feature_names)
+    reference = load_reference(out)
+    quantizer_input = reference.inputs  # the model's input quantizer output: on its grid, from these rows
+    assert reference.inputs.shape == (100, 10)
+    expected_scaled = scaler.transform(data.x_test[:100])
+    assert np.max(np.abs(quantizer_input - expected_scaled)) < 2**-9  # quantized_bits(16, 5): step 2**-10
+
+
+def test_data_whose_width_differs_from_the_model_is_one_line(ten_input_files, tmp_path, capsys):
+    assert main(["build", str(ten_input_files / "model.h5"), "--out", str(tmp_path / "fw")]) == 2
+    error = _one_error_line(capsys)
+    assert "The bundled jet sample has 16 features but the model takes 10 inputs. Pass --data" in error
+    assert not (tmp_path / "fw").exists()
+
+
+@pytest.mark.slow
+def test_ten_input_model_from_a_csv_is_bit_exact_in_csim(ten_input_files, tmp_path, capsys):
+    import shutil
+
+    if shutil.which("g++") is None:
+        pytest.skip("needs g++")
+    out = tmp_path / "fw"
+    argv = ["--data", str(ten_input_files / "inputs.csv"), "--csim"]
+    assert main(["build", str(ten_input_files / "model.h5"), "--out", str(out), *argv]) == 0
+    assert "120/120 samples bit-exact -- BIT-EXACT" in capsys.readouterr().out  # the 20 % test split of 600

@@ -91,7 +91,7 @@ def test_public_openml_arff_loads(tmp_path):
         ),
         (
             lambda tmp: (tmp / "bad.npz").write_bytes(b"garbage") and tmp / "bad.npz",
-            "Cannot read .* as a .npz archive",
+            "is not a .npz archive \\(not a zip file\\)",
         ),
     ],
 )
@@ -100,8 +100,37 @@ def test_bad_dataset_files_give_clear_errors(tmp_path, make, message):
         load_jets(make(tmp_path))
 
 
-def test_npz_without_required_arrays_is_refused(tmp_path):
+def test_npz_without_inputs_is_refused_naming_what_it_holds(tmp_path):
     path = tmp_path / "partial.npz"
-    np.savez(path, X=np.zeros((4, 16), np.float32), y=np.zeros(4, np.int8))
-    with pytest.raises(DataError, match="lacks the array\\(s\\) feature_names, class_names, test_index"):
+    np.savez(path, weights=np.zeros((4, 16), np.float32), y=np.zeros(4, np.int8))
+    with pytest.raises(DataError, match="holds the arrays weights, y; expected the inputs as 'X'"):
         load_jets(path)
+
+
+def test_users_own_npz_npy_and_csv_with_any_number_of_features(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 10)).astype(np.float32)
+    labels = rng.integers(0, 3, 500)
+    np.savez(tmp_path / "mine.npz", X=x, y=np.eye(3)[labels])  # one-hot labels, as Keras examples keep them
+    np.save(tmp_path / "inputs.npy", x)
+    header = ",".join([f"f{index}" for index in range(10)] + ["label"])
+    rows = [
+        ",".join([*(f"{value:.9g}" for value in row), ["b", "s", "x"][label]])
+        for row, label in zip(x, labels, strict=True)
+    ]
+    (tmp_path / "mine.csv").write_text("\n".join([header, *rows]) + "\n")
+
+    from_npz, from_npy, from_csv = (
+        load_jets(tmp_path / "mine.npz"),
+        load_jets(tmp_path / "inputs.npy", require_labels=False),
+        load_jets(tmp_path / "mine.csv"),
+    )
+    for data in (from_npz, from_npy, from_csv):
+        assert data.n_features == 10 and len(data.x_test) == 100  # the fixed 20 % test split
+        np.testing.assert_array_equal(data.x_test, from_npy.x_test)
+    assert from_npz.class_names == ("0", "1", "2") and from_csv.class_names == ("b", "s", "x")
+    np.testing.assert_array_equal(from_npz.y_test, from_csv.y_test)
+    assert from_csv.feature_names == tuple(f"f{index}" for index in range(10))
+    assert from_npy.class_names == ("unlabelled",)
+    with pytest.raises(DataError, match="holds no labels, which training needs"):
+        load_jets(tmp_path / "inputs.npy")

@@ -8,6 +8,7 @@ import click
 
 from .app import app
 from .common import (
+    check_model_inputs,
     prepare_output_dir,
     preprocessing_file,
     preprocessing_option,
@@ -58,7 +59,7 @@ from .common import (
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
-    help="Jets for the testbench (test split); default: bundled sample.",
+    help="Test-bench inputs (its test split): .npz (X [, y]), .npy or .csv with the model's features; default: bundled jets.",
 )
 @preprocessing_option
 @click.option(
@@ -107,7 +108,8 @@ def build(model_path, weights_path, board, backend, reuse_factor, strategy, io_t
     inputs = (model_path, weights_path, data, preprocessing_file(preprocessing))
     prepare_output_dir(out, force, *inputs)  # before any work: nothing of the user's is at risk
     model = load_model(model_path, weights_path)
-    dataset = load_jets(data)
+    dataset = load_jets(data, require_labels=False)  # test-bench inputs need no labels
+    check_model_inputs(model, dataset, data)
     # The raw test split goes to build(), which applies the standardization exactly once.
     standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
     click.echo(f"preprocessing: {statement}")

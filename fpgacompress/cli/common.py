@@ -17,6 +17,7 @@ __all__ = [
     "model_and_data_arguments",
     "preprocessing_option",
     "resolve_preprocessing",
+    "check_model_inputs",
 ]
 
 
@@ -138,3 +139,16 @@ def resolve_preprocessing(choice: str | None, model_path: Path, dataset, data_pa
             "(no such file)."
         )
     return Standardizer.load(path), f"inputs standardized with {path} (--preprocessing)"
+
+
+def check_model_inputs(model, dataset, data_path: Path | None) -> None:
+    """Refuse data whose feature count differs from the model's inputs, before any work."""
+    from ..errors import DataError
+
+    n_inputs = int(model.inputs[0].shape[-1])
+    if dataset.n_features != n_inputs:
+        raise DataError(
+            f"{data_path or 'The bundled jet sample'} has {dataset.n_features} features but the model takes "
+            f"{n_inputs} inputs. Pass --data with the model's inputs: an .npz with X (rows x features) [and y], "
+            "a .npy array or a .csv table."
+        )

@@ -7,6 +7,7 @@ import click
 from ..errors import ConfigError
 from .app import app
 from .common import (
+    check_model_inputs,
     model_and_data_arguments,
     prepare_output_dir,
     preprocessing_file,
@@ -157,6 +158,7 @@ def prune(
         dataset = dataset.select_features(standardizer.feature_names)
     if max_train is not None:
         dataset = dataset.subsample(max_train=max_train, seed=seed)
+    check_model_inputs(model, dataset, data)
     if standardizer is not None:
         dataset, standardizer = dataset.standardized(standardizer)
 

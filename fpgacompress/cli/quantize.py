@@ -8,6 +8,7 @@ import click
 
 from .app import app
 from .common import (
+    check_model_inputs,
     model_and_data_arguments,
     prepare_output_dir,
     preprocessing_file,
@@ -126,6 +127,7 @@ def quantize(
     click.echo(f"preprocessing: {statement}")
     if max_train is not None:
         dataset = dataset.subsample(max_train=max_train, seed=seed)
+    check_model_inputs(model, dataset, data)
     if standardizer is not None:
         dataset, standardizer = dataset.standardized(standardizer)
     if spec is None:

@@ -168,7 +168,7 @@ def build(
     x = np.asarray(x_test, dtype=np.float32)
     if x.ndim != 2 or x.shape[1] != model.inputs[0].shape[-1] or x.shape[0] == 0:
         raise ConfigError(
-            f"x_test must be a non-empty (n, {model.inputs[0].shape[-1]}) array of jets. Received shape {x.shape}."
+            f"x_test must be a non-empty (n, {model.inputs[0].shape[-1]}) array of the model's inputs. Received shape {x.shape}."
         )
     x = x[: config.n_testbench_samples]
     if standardizer is not None:
