@@ -414,3 +414,23 @@ def test_ten_input_model_from_a_csv_is_bit_exact_in_csim(ten_input_files, tmp_pa
     argv = ["--data", str(ten_input_files / "inputs.csv"), "--csim"]
     assert main(["build", str(ten_input_files / "model.h5"), "--out", str(out), *argv]) == 0
     assert "120/120 samples bit-exact -- BIT-EXACT" in capsys.readouterr().out  # the 20 % test split of 600
+
+
+def test_a_filesystem_error_during_build_is_not_blamed_on_hls4ml(tmp_path, monkeypatch):
+    import fpgacompress.firmware.project as project_module
+    from fpgacompress.errors import BuildError
+    from fpgacompress.firmware import build
+    from fpgacompress.models import build_mlp
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "fw" / "fpgacompress_csim.cpp"))
+
+    monkeypatch.setattr(project_module, "write_csim_testbench", disk_full)
+    with pytest.raises(BuildError) as raised:
+        build(
+            build_mlp("16-8-5", seed=0), "serenity-vu13p", x_test=load_jets().x_test, out_dir=tmp_path / "fw"
+        )
+    message = str(raised.value)
+    assert message.startswith(f"Cannot write the project for {tmp_path / 'fw'}: ") and "hls4ml" not in message
+    assert "No space left on device" in message
+    assert list(tmp_path.iterdir()) == []
