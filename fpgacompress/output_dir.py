@@ -65,6 +65,12 @@ def check_output_dir(out: Path, force: bool, inputs: Iterable[Path | None] = ())
             raise ConfigError(
                 f"--out {out} holds the input {item}; replacing it would delete that input. Choose another --out."
             )
+    ancestor = next((parent for parent in out.absolute().parents if parent.exists()), None)
+    if ancestor is not None and not ancestor.is_dir():
+        raise ConfigError(
+            f"Cannot create the parent directory of --out {out} ({ancestor} is a file). Choose a directory path "
+            "for --out."
+        )
     if out.exists() and not force:
         raise ConfigError(f"Output directory {out} already exists. Choose another --out or pass --force.")
 

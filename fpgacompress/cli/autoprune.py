@@ -114,8 +114,10 @@ def autoprune(
     from ..data import load_jets
     from ..model_io import load_model
 
+    dataset = load_jets(
+        data_config.path, validation_fraction=data_config.validation_fraction, seed=seed
+    )  # data errors before the slow model load
     model = load_model(model_path, weights_path)
-    dataset = load_jets(data_config.path, validation_fraction=data_config.validation_fraction, seed=seed)
     standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
     click.echo(f"preprocessing: {statement}")
     if max_train is not None:

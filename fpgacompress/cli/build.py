@@ -107,8 +107,8 @@ def build(model_path, weights_path, board, backend, reuse_factor, strategy, io_t
     load_board(config.board)  # an unknown board is refused before the model is loaded
     inputs = (model_path, weights_path, data, preprocessing_file(preprocessing))
     prepare_output_dir(out, force, *inputs)  # before any work: nothing of the user's is at risk
-    model = load_model(model_path, weights_path)
     dataset = load_jets(data, require_labels=False)  # test-bench inputs need no labels
+    model = load_model(model_path, weights_path)
     check_model_inputs(model, dataset, data)
     # The raw test split goes to build(), which applies the standardization exactly once.
     standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)

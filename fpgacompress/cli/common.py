@@ -31,8 +31,15 @@ def prepare_output_dir(path: Path, force: bool, *inputs: Path | None) -> Path:
 
 
 def preprocessing_file(choice: str | None) -> Path | None:
-    """The file ``--preprocessing`` names, if it names one (an input to protect)."""
-    return Path(choice) if choice not in (None, "none", "fit") else None
+    """The file ``--preprocessing`` names, if it names one (an input to protect); checked at once."""
+    if choice in (None, "none", "fit"):
+        return None
+    if not Path(choice).is_file():
+        raise ConfigError(
+            f"--preprocessing takes none, fit or the path of a preprocessing.json. Received: {choice!r} "
+            "(no such file)."
+        )
+    return Path(choice)
 
 
 def run_directory_options(default_out: str):

@@ -150,8 +150,8 @@ def prune(
 
     inputs = (model_path, weights_path, data, preprocessing_file(preprocessing))
     prepare_output_dir(out, force, *inputs)
+    dataset = load_jets(data, seed=seed)  # data errors before the slow model load
     model = load_model(model_path, weights_path)
-    dataset = load_jets(data, seed=seed)
     standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
     click.echo(f"preprocessing: {statement}")
     if standardizer is not None and standardizer.feature_names != dataset.feature_names:

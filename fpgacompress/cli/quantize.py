@@ -121,8 +121,8 @@ def quantize(
     from ..quantization.fine_tune import quantization_aware_training
     from ..quantization.suggest import suggest_precision
 
+    dataset = load_jets(data)  # data errors before the slow model load
     model = load_model(model_path, weights_path)
-    dataset = load_jets(data)
     standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
     click.echo(f"preprocessing: {statement}")
     if max_train is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import ConfigError
 from .app import app
 from .common import weights_option
 
@@ -76,6 +77,11 @@ def report(
     png_path,
 ):
     """Estimate (and, when synthesized, parse) the resources of PROJECT_OR_MODEL."""
+    for option, path in (("--json", json_path), ("--markdown", markdown_path), ("--png", png_path)):
+        if path is not None and path != STDOUT and not path.absolute().parent.is_dir():
+            raise ConfigError(
+                f"{option} {path}: the directory {path.parent} does not exist. Create it or choose another path."
+            )
     from rich.console import Console
 
     from ..estimation import estimate
