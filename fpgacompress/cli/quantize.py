@@ -118,11 +118,12 @@ def quantize(
     prepare_output_dir(out, force, *inputs)
     from ..data import load_jets
     from ..model_io import load_model
-    from ..quantization.fine_tune import quantization_aware_training
-    from ..quantization.suggest import suggest_precision
 
     dataset = load_jets(data)  # data errors before the slow model load
     model = load_model(model_path, weights_path)
+    from ..quantization.fine_tune import quantization_aware_training
+    from ..quantization.suggest import suggest_precision
+
     standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
     click.echo(f"preprocessing: {statement}")
     if max_train is not None:
