@@ -2,7 +2,8 @@
 
 The chain, each stage usable alone from a trigger script:
 
-* ``data``         — jet datasets, the fixed test split, input standardization
+* ``data``         — jet datasets and users' own inputs, the fixed test split, input standardization
+* ``model_io``     — safe model loading (no code in a model file runs), .h5 / .keras / JSON + weights
 * ``models``       — MLPs from a topology string (``"16-64-32-32-5"``)
 * ``regularizers`` — L1 and Lp (0 < p < 1) kernel penalties that make weights prunable
 * ``training``     — seeded, early-stopped training with a run directory
@@ -14,6 +15,7 @@ The chain, each stage usable alone from a trigger script:
 * ``estimate``     — per-layer DSP / LUT / FF / BRAM / latency, calibrated on real synthesis
 * ``reports``      — real Vivado / Vitis HLS C-synthesis reports
 * ``runner``       — the whole chain from one recipe (``fpgacompress run``)
+* ``output_dir``   — output directories: checked first, locked, replaced only when complete
 
 Importing this package does not import TensorFlow: the public names below are resolved on first
 use, so ``fpgacompress --help`` stays fast.
