@@ -143,9 +143,21 @@ def test_keras3_file_says_keras3_is_unsupported_and_what_to_do(tmp_path, capsys)
     assert "saved by Keras 3.3.3; Keras 3 files are not supported" in error and "Re-save the model" in error
 
 
-def test_build_reads_a_json_weights_pair_through_the_weights_option(tmp_path, capsys):
-    model = _plain_model()
+def test_report_and_build_read_a_json_weights_pair_through_the_weights_option(tmp_path, capsys):
+    from fpgacompress.models import build_mlp
+
+    model = build_mlp("16-8-5", seed=3)
     (tmp_path / "arch.json").write_text(model.to_json())
     model.save_weights(tmp_path / "w.h5")
     assert main(["report", str(tmp_path / "arch.json"), "--weights", str(tmp_path / "w.h5")]) == 0
     assert "fc1" in capsys.readouterr().out
+    argv = [
+        "build",
+        str(tmp_path / "arch.json"),
+        "--weights",
+        str(tmp_path / "w.h5"),
+        "--out",
+        str(tmp_path / "fw"),
+    ]
+    assert main([*argv, "--n-testbench-samples", "50"]) == 0
+    assert (tmp_path / "fw" / "manifest.json").is_file() and (tmp_path / "arch.json").is_file()
