@@ -137,7 +137,9 @@ def replace_directory(complete: Path, out: Path) -> None:
         previous = out.parent / f".{out.name}.replaced-{uuid.uuid4().hex[:8]}"
         out.rename(previous)
     complete.rename(out)
-    if previous is not None:
+    if previous is not None and previous.is_symlink():
+        previous.unlink()  # an --out that was a link: drop the link, never what it points to
+    elif previous is not None:
         shutil.rmtree(previous, ignore_errors=True)
 
 

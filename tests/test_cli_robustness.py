@@ -437,3 +437,17 @@ def test_a_filesystem_error_during_build_is_not_blamed_on_hls4ml(tmp_path, monke
     assert message.startswith(f"Cannot write the project for {tmp_path / 'fw'}: ") and "hls4ml" not in message
     assert "No space left on device" in message
     assert list(tmp_path.iterdir()) == []
+
+
+def test_replacing_an_out_that_is_a_link_keeps_what_it_points_to(tmp_path):
+    from fpgacompress.output_dir import staged_output
+
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine")
+    (tmp_path / "out").symlink_to(target)
+    with staged_output(tmp_path / "out", force=True) as staging:
+        (staging / "new.txt").write_text("new run")
+    assert (tmp_path / "out" / "new.txt").read_text() == "new run" and not (tmp_path / "out").is_symlink()
+    assert (target / "keep.txt").read_text() == "mine"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["elsewhere", "out"]
