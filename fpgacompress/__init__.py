@@ -70,6 +70,8 @@ _PUBLIC_API: dict[str, str] = {
     # quantization
     "quantize": "fpgacompress.quantization",
     "QuantizationSpec": "fpgacompress.quantization",
+    "post_training_quantize": "fpgacompress.quantization",
+    "PtqResult": "fpgacompress.quantization",
     "quantization_aware_training": "fpgacompress.quantization",
     "suggest_precision": "fpgacompress.quantization",
     "quantization_report": "fpgacompress.quantization",
