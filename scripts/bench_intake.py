@@ -8,7 +8,9 @@ saved to a file, loaded back with ``fpgacompress.model_io.load_model`` as the CL
   ``--samples`` test-bench samples: verdict, logits mismatches, the output head's decision agreement;
 * report: ``fpgacompress.estimate`` of the model file (what ``fpgacompress report MODEL`` runs).
 
-The PTQ variant is the float variant through ``build(..., ptq=True)``: its verdict is for the
+The JSON + weights-H5 variant is read with Keras' own ``model_from_json`` + ``load_weights`` here:
+reading that pair from the command line is helper issue 11 part A's loader. The PTQ variant is the
+float variant through ``build(..., ptq=True)``: its verdict is for the
 emitted QKeras model, and the accuracy change against the float model is reported.
 
 Usage:
@@ -49,7 +51,9 @@ def _input_quantizer(x):
 def _qdense(units, name, **kwargs):
     from qkeras import QDense
 
-    return QDense(units, kernel_quantizer=kwargs.pop("kernel_quantizer", _q()), bias_quantizer=_q(), name=name, **kwargs)
+    return QDense(
+        units, kernel_quantizer=kwargs.pop("kernel_quantizer", _q()), bias_quantizer=_q(), name=name, **kwargs
+    )
 
 
 def _qrelu_layer(name):
@@ -108,7 +112,11 @@ def variant_qbatchnorm(n_features):
     inputs = tf.keras.Input((n_features,), name="input")
     x = _input_quantizer(inputs)
     x = QBatchNormalization(
-        name="bn1", gamma_quantizer=_q(8, 2), beta_quantizer=_q(8, 2), mean_quantizer=_q(8, 2), variance_quantizer=_q(8, 3)
+        name="bn1",
+        gamma_quantizer=_q(8, 2),
+        beta_quantizer=_q(8, 2),
+        mean_quantizer=_q(8, 2),
+        variance_quantizer=_q(8, 3),
     )(_qdense(16, "fc1")(x))
     x = _qrelu_layer("relu1")(x)
     x = tf.keras.layers.Activation("softmax", name="softmax")(_qdense(5, "output")(x))
@@ -164,7 +172,9 @@ def variant_quantized_float(n_features):
     """A float model with fused ReLUs, a batch norm and a dropout, through ``fpgacompress.quantize``."""
     from fpgacompress.quantization import QuantizationSpec, quantize
 
-    return quantize(variant_float(n_features), QuantizationSpec.uniform(8, 1, activation_bits=8, activation_integer=3))
+    return quantize(
+        variant_float(n_features), QuantizationSpec.uniform(8, 1, activation_bits=8, activation_integer=3)
+    )
 
 
 # name -> (model maker, file suffix, number of input features, head)
@@ -180,6 +190,7 @@ VARIANTS = {
     "leaky_dropout": (variant_leaky_dropout, ".h5", 16, "softmax"),
     "quantize(float)": (variant_quantized_float, ".h5", 16, "softmax"),
     "10_inputs": (variant_qkeras, ".h5", 10, "softmax"),
+    "json+weights.h5": (variant_qkeras, ".json", 16, "softmax"),
     "keras_format": (variant_qkeras, ".keras", 16, "softmax"),
     "ptq(float)": (variant_float, ".h5", 16, "softmax"),
 }
@@ -192,8 +203,18 @@ def _data(n_features: int):
     return (data.x_train[:, :n_features], data.y_train, data.x_test[:, :n_features], data.y_test)
 
 
+def _load_json_and_weights(path: Path):
+    """Keras' own JSON + weights loading (no code runs: JSON holds no bytecode)."""
+    import tensorflow as tf
+
+    from fpgacompress.model_io import custom_objects
+
+    model = tf.keras.models.model_from_json(path.read_text(), custom_objects=custom_objects())
+    model.load_weights(path.with_suffix(".weights.h5"))
+    return model
+
+
 def run_variant(name: str, directory: Path, samples: int) -> dict:
-    import numpy as np
     import tensorflow as tf
 
     from fpgacompress.estimation import estimate
@@ -210,8 +231,13 @@ def run_variant(name: str, directory: Path, samples: int) -> dict:
     model.compile(optimizer="adam", loss=loss)
     model.fit(x_train, y_train, epochs=EPOCHS, batch_size=256, verbose=0)
     path = directory / f"{name.replace('(', '_').replace(')', '')}{suffix}"
-    save_model(model, path)
-    model = load_model(path)  # as the CLI reads it
+    if suffix == ".json":  # architecture JSON + weights HDF5, as hls4ml's example models come
+        path.write_text(model.to_json())
+        model.save_weights(path.with_suffix(".weights.h5"))
+        model = _load_json_and_weights(path)
+    else:
+        save_model(model, path)
+        model = load_model(path)  # as the CLI reads it
     row = {"variant": name, "file": path.name, "inputs": n_features}
     ptq = name.startswith("ptq")
     start = time.perf_counter()
@@ -221,11 +247,13 @@ def run_variant(name: str, directory: Path, samples: int) -> dict:
         BuildConfig(n_testbench_samples=samples),
         x_test=x_test,
         out_dir=directory / f"fw_{path.stem}",
-        **({"ptq": True, "x_calibration": x_train} if ptq else {}),
+        **({"ptq": True, "x_calibration": x_train, "y_test": y_test} if ptq else {}),
     )
     row["build_s"] = time.perf_counter() - start
     if ptq:
         row["ptq_accuracy_change"] = project.manifest["ptq"]["accuracy_change"]
+        row["ptq_agreement"] = project.manifest["ptq"]["decision_agreement"]
+        path = project.path / project.manifest["ptq"]["model"]  # report what the firmware computes
     start = time.perf_counter()
     result = csim(project, optimization_level=1)
     row["csim_s"] = time.perf_counter() - start
@@ -233,11 +261,10 @@ def run_variant(name: str, directory: Path, samples: int) -> dict:
     row["logits_bit_exact"] = f"{result.n_samples - result.logits_mismatches}/{result.n_samples}"
     row["head_agreement"] = result.softmax_argmax_agreement
     start = time.perf_counter()
-    report = estimate(path)
+    report = estimate(path if suffix != ".json" else model)
     row["report_s"] = time.perf_counter() - start
     row["report_lut"] = int(report.totals.lut)
     row["report_dsp"] = int(report.totals.dsp)
-    del np
     return row
 
 
@@ -249,17 +276,24 @@ def main() -> None:
     args = parser.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
-    print("| variant | file | inputs | build s | csim s | verdict | logits bit-exact | head agreement | report s | LUT | DSP |")
+    print(
+        "| variant | file | inputs | build s | csim s | verdict | logits bit-exact | head agreement | report s | LUT | DSP |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.variants.split(","):
         try:
             row = run_variant(name, args.out, args.samples)
         except Exception as error:  # a benchmark row, not a crash: the matrix shows what fails
-            print(f"| {name} | | | | | FAILED: {type(error).__name__}: {str(error).splitlines()[0][:200]} | | | | | |", flush=True)
+            print(
+                f"| {name} | | | | | FAILED: {type(error).__name__}: {str(error).splitlines()[0][:200]} | | | | | |",
+                flush=True,
+            )
             continue
         agreement = "-" if row["head_agreement"] is None else f"{row['head_agreement']:.1%}"
         verdict = row["verdict"] + (
-            f" (PTQ accuracy change {row['ptq_accuracy_change']:+.2%})" if "ptq_accuracy_change" in row else ""
+            f" (PTQ accuracy change {row['ptq_accuracy_change']:+.2%})"
+            if "ptq_accuracy_change" in row
+            else ""
         )
         print(
             f"| {name} | {row['file']} | {row['inputs']} | {row['build_s']:.1f} | {row['csim_s']:.1f} | {verdict} | "

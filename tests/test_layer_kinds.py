@@ -1,6 +1,7 @@
 """Layer kinds: one home per kind, asked by the build, the csim reference, pruning, quantization, the estimator.
 
-Fast: models are tiny and nothing is compiled (g++ runs in tests/test_csim_intake.py).
+Fast: models are tiny and nothing is compiled (g++ runs in tests/test_csim_intake.py); only the
+pruning + QAT test trains (slow).
 """
 
 from __future__ import annotations
@@ -314,3 +315,43 @@ def test_kind_of_names_the_layer_for_wrapped_models():
 
     with pytest.raises(ModelError, match="strip_pruning"):
         kind_of(PruneLowMagnitude())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["iterative"])
+def test_pruning_and_qat_handle_batch_norm_and_dropout(method, small_jets):
+    import tensorflow as tf
+
+    from fpgacompress.config import TrainingConfig
+    from fpgacompress.pruning import PruneSpec, PruningMask, prune
+    from fpgacompress.quantization import QuantizationSpec, quantization_aware_training
+
+    data, _ = small_jets
+    data = data.subsample(max_train=2000, max_test=500, seed=0)
+    model = _chain(
+        tf.keras.layers.Dense(16, name="fc1"),
+        tf.keras.layers.BatchNormalization(name="bn1"),
+        tf.keras.layers.Activation("relu", name="relu1"),
+        tf.keras.layers.Dropout(0.1, name="dropout"),
+        tf.keras.layers.Dense(5, activation="softmax", name="output"),
+        n_features=16,
+    )
+    quick = TrainingConfig(epochs=1, batch_size=256, early_stopping_patience=None, seed=0)
+    spec = PruneSpec(
+        method=method,
+        target_sparsity=0.5,
+        fraction_per_iteration=0.5,
+        epochs_per_iteration=1,
+        max_iterations=1,
+    )
+    pruned = prune(model, data, spec, training=quick, progress=False)
+    assert sorted(pruned.mask.masks) == ["fc1", "output"]
+    assert pruned.mask.sparsity > 0.3
+    kept = [type(layer).__name__ for layer in pruned.model.layers]
+    assert "BatchNormalization" in kept and "Dropout" in kept
+    result = quantization_aware_training(
+        pruned.model, QuantizationSpec.uniform(8, 1), data, quick, progress=False
+    )
+    names = {layer.name: type(layer).__name__ for layer in result.model.layers}
+    assert names["bn1"] == "BatchNormalization" and names["dropout"] == "Dropout" and names["fc1"] == "QDense"
+    assert PruningMask.from_model(result.model).n_kept <= pruned.mask.n_kept  # the zeros survived QAT
