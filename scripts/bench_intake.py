@@ -190,8 +190,9 @@ VARIANTS = {
     "leaky_dropout": (variant_leaky_dropout, ".h5", 16, "softmax"),
     "quantize(float)": (variant_quantized_float, ".h5", 16, "softmax"),
     "10_inputs": (variant_qkeras, ".h5", 10, "softmax"),
-    "json+weights.h5": (variant_qkeras, ".json", 16, "softmax"),
-    "keras_format": (variant_qkeras, ".keras", 16, "softmax"),
+    "json+weights": (variant_qkeras, ".json", 16, "softmax"),
+    "keras_format(float)": (variant_float, ".keras", 16, "softmax"),
+    "keras_format(qkeras)": (variant_qkeras, ".keras", 16, "softmax"),
     "ptq(float)": (variant_float, ".h5", 16, "softmax"),
 }
 

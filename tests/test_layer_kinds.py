@@ -222,6 +222,22 @@ def test_csim_verdict_of_a_design_that_cannot_be_bit_exact():
     assert broken.verdict == "MISMATCHES" and not broken.passed()
 
 
+def test_layers_hls4ml_removes_are_compared_inside_the_layer_they_were_folded_into():
+    from fpgacompress.firmware.csimulation import _aligned_reference, _traced_logits_layer
+    from fpgacompress.firmware.testbench import ReferenceData
+
+    outputs = {
+        name: np.full((2, 5), index, np.float32)
+        for index, name in enumerate(["fc1", "output", "bn", "output_softmax"])
+    }
+    reference = ReferenceData(np.zeros((2, 16)), outputs, "bn", "output_softmax", "softmax", {"bn": "folded"})
+    firmware = {"fc1": {}, "output": {}, "output_softmax": {}}  # hls4ml folded the batch norm into 'output'
+    aligned = _aligned_reference(reference, firmware)
+    np.testing.assert_array_equal(aligned["output"], outputs["bn"])  # like for like: after the batch norm
+    compared = [name for name in aligned if name != "output_softmax"]
+    assert _traced_logits_layer(reference, compared) == "output"
+
+
 # ------------------------------------------------------------------ pruning, quantization, estimator
 
 

@@ -267,6 +267,17 @@ def _aligned_reference(reference, firmware) -> dict[str, np.ndarray]:
     return aligned
 
 
+def _traced_logits_layer(reference, compared: list[str]) -> str | None:
+    """The traced layer that holds the logits: the logits step, or the layer it was folded into."""
+    found = None
+    for name in reference.layer_outputs:
+        if name in compared:
+            found = name
+        if name == reference.logits_layer:
+            return found
+    return None
+
+
 def _decisions(values: np.ndarray, function: str | None) -> np.ndarray:
     """The class a head picks: the argmax, or for a one-output sigmoid / tanh the side of 0.5 / 0."""
     if values.shape[1] == 1:
@@ -280,7 +291,8 @@ def _compare(
     n_samples = reference.n_samples
     aligned = _aligned_reference(reference, firmware)
     compared = [name for name in aligned if name != reference.softmax_layer]
-    if reference.logits_layer not in compared:
+    logits_layer = _traced_logits_layer(reference, compared)
+    if logits_layer is None:
         raise BuildError(
             f"The C-simulation did not trace the logits layer '{reference.logits_layer}' "
             f"(traced: {', '.join(firmware)}); rebuild the project with 'fpgacompress build'."
@@ -299,7 +311,7 @@ def _compare(
         )  # exact: ap_fixed -> double and float32 -> double are exact
         absolute = np.abs(actual - expected)
         differences[name] = (float(absolute.max()), float(absolute.mean()))
-    logits_bad = differs[reference.logits_layer]
+    logits_bad = differs[logits_layer]
     first_sample = int(np.argmax(logits_bad)) if logits_bad.any() else None
     first_layer = None
     if first_sample is not None:
@@ -315,7 +327,7 @@ def _compare(
     return CsimResult(
         project=directory,
         n_samples=n_samples,
-        logits_layer=reference.logits_layer,
+        logits_layer=logits_layer,
         logits_mismatches=int(logits_bad.sum()),
         first_mismatch_sample=first_sample,
         first_mismatch_layer=first_layer,

@@ -185,12 +185,12 @@ class ActivationKind(LayerKind):
             return [(layer.name, "Activation")]
         return []
 
-    def quantize(self, layer, tensor, table, masks):
+    def quantize(self, layer, tensor, table):
         if self.quantizable_parts(layer):
             from qkeras import QActivation
 
             return QActivation(table.layers[layer.name].activation.build(), name=layer.name)(tensor), []
-        return super().quantize(layer, tensor, table, masks)
+        return super().quantize(layer, tensor, table)
 
     def hls_settings(self, layer, hls_config: dict, previous_step: str | None) -> None:
         for step in self.steps(layer):

@@ -64,7 +64,7 @@ class LayerKind:
         """``(name, role)`` of what a quantization spec sets here; role ``Dense`` or ``Activation``."""
         return []
 
-    def quantize(self, layer, tensor, table, masks):
+    def quantize(self, layer, tensor, table):
         """Apply the QKeras counterpart of ``layer`` to ``tensor``; default: a copy of the layer.
 
         Returns ``(tensor, copies)`` where ``copies`` pairs each new layer with the float layer whose

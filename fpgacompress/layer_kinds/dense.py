@@ -163,7 +163,7 @@ class DenseKind(LayerKind):
             parts.append((f"{layer.name}_relu", "Activation"))
         return parts
 
-    def quantize(self, layer, tensor, table, masks):
+    def quantize(self, layer, tensor, table):
         from qkeras import QActivation, QDense
 
         from ..errors import ConfigError

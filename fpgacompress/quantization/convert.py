@@ -72,7 +72,7 @@ def quantize(model, spec: QuantizationSpec | QuantizationTable):
         x = QActivation(table.input.build(), name=INPUT_QUANTIZER_NAME)(x)
     copies = []
     for layer in chain:
-        x, made = kind_of(layer).quantize(layer, x, table, None)
+        x, made = kind_of(layer).quantize(layer, x, table)
         copies.extend(made)
     quantized_model = tf.keras.Model(inputs, x, name=model.name)
     for quantized, layer in copies:
