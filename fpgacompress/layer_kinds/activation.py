@@ -141,8 +141,8 @@ class ActivationKind(LayerKind):
     firmware = (
         "bit-exact: relu, linear, quantized_bits, quantized_relu, quantized_tanh, quantized_sigmoid (hls4ml's "
         "hard_tanh / hard_sigmoid); as the output, softmax / sigmoid / tanh are lookup tables: logits bit-exact, "
-        "decision agreement reported; not bit-exact: those tables before the output, LeakyReLU (slope rounded "
-        "to fixed<16,6>), use_real_tanh / use_real_sigmoid"
+        "decision agreement reported; not bit-exact: those tables before the output, LeakyReLU (its output "
+        "takes hls4ml's default fixed<16,6>), use_real_tanh / use_real_sigmoid"
     )
 
     def check(self, layer) -> None:
@@ -176,7 +176,12 @@ class ActivationKind(LayerKind):
             ]
         if kind == "LeakyReLU" or (kind == "ReLU" and float(layer.negative_slope) != 0.0):
             return [
-                Step(layer.name, "leaky_relu", "hls4ml rounds the negative slope to a fixed-point type", n)
+                Step(
+                    layer.name,
+                    "leaky_relu",
+                    "hls4ml gives the leaky ReLU's output its default fixed<16,6>",
+                    n,
+                )
             ]
         return [activation_step(layer.name, float_function(layer), n)]
 
