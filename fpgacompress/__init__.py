@@ -69,9 +69,14 @@ _PUBLIC_API: dict[str, str] = {
     "NodeMask": "fpgacompress.autopruning",
     "export_reduced": "fpgacompress.autopruning",
     "retrain_reduced": "fpgacompress.autopruning",
+    # layer kinds (what the firmware flow supports, one home per kind)
+    "kind_of": "fpgacompress.layer_kinds",
+    "LayerKind": "fpgacompress.layer_kinds",
     # quantization
     "quantize": "fpgacompress.quantization",
     "QuantizationSpec": "fpgacompress.quantization",
+    "post_training_quantize": "fpgacompress.quantization",
+    "PtqResult": "fpgacompress.quantization",
     "quantization_aware_training": "fpgacompress.quantization",
     "suggest_precision": "fpgacompress.quantization",
     "quantization_report": "fpgacompress.quantization",

@@ -98,19 +98,20 @@ def test_initiation_interval_over_the_lhc_budget_is_refused(tagger, jets_x, tmp_
     ("make_layer", "expected"),
     [
         (
-            lambda: __import__("tensorflow").keras.layers.BatchNormalization(name="norm"),
-            "Layer 'norm' of type BatchNormalization is not supported",
+            lambda: __import__("tensorflow").keras.layers.LayerNormalization(name="norm"),
+            "Layer 'norm' of type LayerNormalization is not supported by the firmware flow: use BatchNormalization.",
         ),
         (
-            lambda: __import__("qkeras").QActivation("quantized_tanh(6)", name="tanh"),
-            "Layer 'tanh' is a QActivation with 'quantized_tanh'",
+            lambda: __import__("qkeras").QActivation("quantized_ulaw(6)", name="ulaw"),
+            "Layer 'ulaw' is a QActivation with 'quantized_ulaw'",
         ),
         (
-            lambda: __import__("tensorflow").keras.layers.Activation("sigmoid", name="sig"),
-            "Layer 'sig' has activation 'sigmoid'. Supported: relu, linear, softmax.",
+            lambda: __import__("tensorflow").keras.layers.Activation("elu", name="elu"),
+            "Layer 'elu' has activation 'elu', which the firmware build does not support. "
+            "Supported: linear, relu, softmax, sigmoid, tanh",
         ),
     ],
-    ids=["batchnorm", "quantized_tanh", "sigmoid"],
+    ids=["layer_norm", "quantized_ulaw", "elu"],
 )
 def test_unsupported_layer_or_quantizer_is_named(make_layer, expected, jets_x, tmp_path):
     import tensorflow as tf
@@ -133,7 +134,7 @@ def test_stochastic_weight_quantizer_is_refused(jets_x, tmp_path):
     outputs = QDense(5, kernel_quantizer=stochastic_ternary(alpha=1), name="output")(inputs)
     with pytest.raises(
         ModelError,
-        match=r"kernel_quantizer 'stochastic_ternary'.*Supported weight quantizers: quantized_bits, ternary, binary",
+        match=r"kernel_quantizer 'stochastic_ternary'.*Supported weight quantizers: quantized_bits, quantized_po2, ternary, binary",
     ):
         build(tf.keras.Model(inputs, outputs), "serenity-vu13p", x_test=jets_x, out_dir=tmp_path / "fw")
 

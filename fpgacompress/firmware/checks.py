@@ -19,7 +19,6 @@ from ..errors import BoardError, ConfigError, ModelError
 
 __all__ = [
     "DenseShape",
-    "SUPPORTED_LAYERS",
     "check_supported_model",
     "dense_shapes",
     "valid_reuse_factors",
@@ -27,14 +26,6 @@ __all__ = [
     "estimated_initiation_interval",
     "check_initiation_interval",
 ]
-
-SUPPORTED_LAYERS = (
-    "InputLayer, Dense, QDense (kernel/bias quantizers quantized_bits, ternary, binary), "
-    "Activation (relu, linear, softmax), ReLU, QActivation (quantized_relu, quantized_bits), Dropout"
-)
-_WEIGHT_QUANTIZERS = ("quantized_bits", "ternary", "binary")
-_ACTIVATION_QUANTIZERS = ("quantized_relu", "quantized_bits")
-_ACTIVATIONS = ("relu", "linear", "softmax")
 
 
 @dataclass(frozen=True)
@@ -46,36 +37,15 @@ class DenseShape:
     n_out: int
 
 
-def _quantizer_name(quantizer) -> str | None:
-    if quantizer is None:
-        return None
-    if isinstance(quantizer, str):
-        return quantizer.split("(", 1)[0]
-    if (
-        hasattr(quantizer, "get") and "class_name" in quantizer
-    ):  # a serialized quantizer (model loaded from file)
-        return str(quantizer["class_name"])
-    return type(quantizer).__name__
-
-
-def _activation_name(layer) -> str:
-    import tensorflow as tf
-
-    serialized = tf.keras.activations.serialize(layer.activation)
-    return (
-        serialized
-        if isinstance(serialized, str)
-        else serialized.get("config", {}).get("name", str(serialized))
-    )
-
-
 def check_supported_model(model) -> None:
-    """Refuse a model with a layer, activation or quantizer the bit-exact flow does not handle.
+    """Refuse a model with a layer, activation or quantizer the firmware flow does not handle.
+
+    Each layer's kind (:mod:`fpgacompress.layer_kinds`) decides; this function lists none.
 
     Raises:
-        ModelError: naming the first offending layer and listing what is supported.
+        ModelError: naming the first offending layer and what to use instead.
     """
-    import tensorflow as tf
+    from ..layer_kinds import kind_of
 
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ModelError(
@@ -83,73 +53,19 @@ def check_supported_model(model) -> None:
             f"{len(model.inputs)} inputs and {len(model.outputs)} outputs."
         )
     for layer in model.layers:
-        kind = type(layer).__name__
-        if kind == "PruneLowMagnitude":
-            raise ModelError(
-                f"Layer '{layer.name}' is still wrapped for pruning (PruneLowMagnitude). "
-                "Call tfmot.sparsity.keras.strip_pruning(model) before building firmware."
-            )
-        if kind in ("InputLayer", "Dropout", "ReLU"):
-            if kind == "ReLU" and (layer.max_value is not None or float(layer.negative_slope) != 0.0):
-                raise ModelError(
-                    f"Layer '{layer.name}' is a ReLU with max_value/negative_slope; supported: {SUPPORTED_LAYERS}."
-                )
-            continue
-        if kind in ("Dense", "QDense"):
-            if _activation_name(layer) not in ("linear",) and kind == "QDense":
-                raise ModelError(
-                    f"Layer '{layer.name}' (QDense) has activation '{_activation_name(layer)}' inside the layer; "
-                    "put the activation in its own QActivation layer so its precision is explicit."
-                )
-            if kind == "Dense" and _activation_name(layer) not in _ACTIVATIONS:
-                raise ModelError(
-                    f"Layer '{layer.name}' has activation '{_activation_name(layer)}'. Supported: {', '.join(_ACTIVATIONS)}."
-                )
-            if kind == "QDense":
-                for role in ("kernel_quantizer", "bias_quantizer"):
-                    # the *_internal attribute is the live quantizer; the plain one may be its serialized form
-                    name = _quantizer_name(
-                        getattr(layer, f"{role}_internal", None) or getattr(layer, role, None)
-                    )
-                    if name is not None and name not in _WEIGHT_QUANTIZERS:
-                        raise ModelError(
-                            f"Layer '{layer.name}' uses {role} '{name}', which the bit-exact flow does not support. "
-                            f"Supported weight quantizers: {', '.join(_WEIGHT_QUANTIZERS)}."
-                        )
-                if _quantizer_name(getattr(layer, "kernel_quantizer_internal", None)) is None:
-                    raise ModelError(
-                        f"Layer '{layer.name}' (QDense) has no kernel_quantizer; give it quantized_bits(...)."
-                    )
-            continue
-        if kind == "Activation":
-            if _activation_name(layer) not in _ACTIVATIONS:
-                raise ModelError(
-                    f"Layer '{layer.name}' has activation '{_activation_name(layer)}'. Supported: {', '.join(_ACTIVATIONS)}."
-                )
-            continue
-        if kind == "QActivation":
-            name = _quantizer_name(layer.quantizer)
-            if name not in _ACTIVATION_QUANTIZERS:
-                raise ModelError(
-                    f"Layer '{layer.name}' is a QActivation with '{name}'. Supported activation quantizers: "
-                    f"{', '.join(_ACTIVATION_QUANTIZERS)}."
-                )
-            continue
-        raise ModelError(
-            f"Layer '{layer.name}' of type {kind} is not supported by the firmware build. Supported: {SUPPORTED_LAYERS}."
-        )
-    if not any(isinstance(layer, tf.keras.layers.Dense) for layer in model.layers):
+        kind_of(layer).check(layer)
+    if not any(kind_of(layer).prunable(layer) for layer in model.layers):
         raise ModelError("The model has no Dense layer; the firmware build expects an MLP.")
 
 
 def dense_shapes(model) -> list[DenseShape]:
     """``(name, n_in, n_out)`` of every Dense / QDense layer, in model order."""
-    import tensorflow as tf
+    from ..layer_kinds import kind_of
 
     return [
         DenseShape(layer.name, int(layer.kernel.shape[0]), int(layer.kernel.shape[1]))
         for layer in model.layers
-        if isinstance(layer, tf.keras.layers.Dense)
+        if kind_of(layer).prunable(layer)
     ]
 
 

@@ -20,12 +20,13 @@ import shutil
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import BuildError
+from ..layer_kinds.dense import FLOAT_WEIGHTS
 from .project import HlsProject, load_project
 from .testbench import CSIM_SOURCE, load_reference
 
@@ -54,11 +55,16 @@ class CsimResult:
         float32_inexact_layers: layers whose firmware type is wider than float32's 24-bit significand:
             Keras computes them in float32 and may round, so a difference there is not a firmware
             error (it vanishes at the next quantizer; the logits decide).
-        softmax_argmax_agreement: fraction of samples where firmware and Keras softmax pick the same class
-            (``None`` without a softmax).
-        softmax_max_abs_difference: largest |firmware - Keras| softmax value (``None`` without a softmax).
+        softmax_argmax_agreement: fraction of samples where the firmware's output table (softmax, or a
+            sigmoid / tanh head) decides as Keras does: same argmax, or same side of 0.5 / 0 for one
+            output (``None`` without such a head).
+        softmax_max_abs_difference: largest |firmware - Keras| output-table value (``None`` without one).
         compile_seconds, run_seconds: wall time of g++ (0 when an up-to-date binary was reused) and of the run.
         compile_log: the g++ log kept in the project.
+        output_function: the head's function (``softmax``, ``sigmoid``, ``tanh``) or ``None``.
+        inexact_layers: layer -> why the firmware differs from Keras there by construction (float
+            weights, batch norm, hidden lookup tables); empty when the design can be bit-exact.
+        layer_differences: per compared layer, the largest and the mean |firmware - Keras| value.
     """
 
     project: Path
@@ -74,26 +80,63 @@ class CsimResult:
     compile_seconds: float
     run_seconds: float
     compile_log: Path
+    output_function: str | None = "softmax"
+    inexact_layers: dict[str, str] = field(default_factory=dict)
+    layer_differences: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def bit_exact(self) -> bool:
         """True when every sample's logits are identical, bit for bit."""
         return self.logits_mismatches == 0
 
+    @property
+    def exact_by_construction(self) -> bool:
+        """True when nothing in the design stops the firmware from matching Keras bit for bit."""
+        return not self.inexact_layers
+
+    @property
+    def verdict(self) -> str:
+        """``BIT-EXACT``, ``MISMATCHES`` (a firmware error), or why bit-exactness was never possible."""
+        if self.bit_exact:
+            return "BIT-EXACT"
+        if self.exact_by_construction:
+            return "MISMATCHES"
+        if FLOAT_WEIGHTS in self.inexact_layers.values():
+            return "float model: not bit-exact by construction"
+        return "not bit-exact by construction"
+
+    def passed(self, require_bit_exact: bool = False) -> bool:
+        """Bit-exact, or (unless ``require_bit_exact``) a design that cannot be and was not expected to be."""
+        return self.bit_exact or (not require_bit_exact and not self.exact_by_construction)
+
     def summary(self) -> str:
-        """Two or three lines for a terminal."""
-        lines = [
-            f"logits ({self.logits_layer}): {self.n_samples - self.logits_mismatches}/{self.n_samples} samples bit-exact"
-            + (" -- BIT-EXACT" if self.bit_exact else f" -- {self.logits_mismatches} MISMATCHES")
-        ]
-        if not self.bit_exact:
-            lines.append(
-                f"first mismatch: sample {self.first_mismatch_sample}, layer '{self.first_mismatch_layer}'"
-            )
+        """A few lines for a terminal: the verdict, the fidelity of inexact designs, the head's agreement."""
+        logits = f"logits ({self.logits_layer}): {self.n_samples - self.logits_mismatches}/{self.n_samples} samples bit-exact"
+        if self.exact_by_construction or self.bit_exact:
+            lines = [
+                logits + (" -- BIT-EXACT" if self.bit_exact else f" -- {self.logits_mismatches} MISMATCHES")
+            ]
+            if not self.bit_exact:
+                lines.append(
+                    f"first mismatch: sample {self.first_mismatch_sample}, layer '{self.first_mismatch_layer}'"
+                )
+        else:
+            reasons = "; ".join(f"{name}: {reason}" for name, reason in list(self.inexact_layers.items())[:3])
+            more = f" (+{len(self.inexact_layers) - 3} more)" if len(self.inexact_layers) > 3 else ""
+            lines = [
+                f"{self.verdict} ({reasons}{more})",
+                logits,
+                "fidelity (|firmware - Keras| per layer: max, mean):",
+            ]
+            lines += [
+                f"  {name}: {largest:.4g}, {mean:.4g}"
+                for name, (largest, mean) in self.layer_differences.items()
+            ]
         if self.softmax_argmax_agreement is not None:
+            decision = "argmax" if self.output_function == "softmax" else "decision"
             lines.append(
-                f"softmax (lookup table, approximate): argmax agrees on {self.softmax_argmax_agreement:.2%} of samples, "
-                f"largest difference {self.softmax_max_abs_difference:.4g}"
+                f"{self.output_function} (lookup table, approximate): {decision} agrees on "
+                f"{self.softmax_argmax_agreement:.2%} of samples, largest difference {self.softmax_max_abs_difference:.4g}"
             )
         return "\n".join(lines)
 
@@ -226,21 +269,55 @@ def _stack(samples: dict[int, np.ndarray], n_samples: int, name: str) -> np.ndar
     return np.stack([samples[index] for index in range(n_samples)])
 
 
+def _aligned_reference(reference, firmware) -> dict[str, np.ndarray]:
+    """Keras' output for every traced firmware layer, like for like.
+
+    A Keras step hls4ml removes (a dropout, a batch norm folded into the Dense before it) is part of
+    the firmware layer before it, so that layer is compared with the removed step's output.
+    """
+    aligned, current = {}, None
+    for name, output in reference.layer_outputs.items():
+        if name in firmware:
+            current = name
+        if current is not None:
+            aligned[current] = output
+    return aligned
+
+
+def _traced_logits_layer(reference, compared: list[str]) -> str | None:
+    """The traced layer that holds the logits: the logits step, or the layer it was folded into."""
+    found = None
+    for name in reference.layer_outputs:
+        if name in compared:
+            found = name
+        if name == reference.logits_layer:
+            return found
+    return None
+
+
+def _decisions(values: np.ndarray, function: str | None) -> np.ndarray:
+    """The class a head picks: the argmax, or for a one-output sigmoid / tanh the side of 0.5 / 0."""
+    if values.shape[1] == 1:
+        return values[:, 0] > (0.0 if function == "tanh" else 0.5)
+    return np.argmax(values, axis=1)
+
+
 def _compare(
     directory, reference, firmware, inexact, compile_seconds, run_seconds, compile_log
 ) -> CsimResult:
     n_samples = reference.n_samples
-    compared = [
-        name for name in reference.layer_outputs if name in firmware and name != reference.softmax_layer
-    ]
-    if reference.logits_layer not in compared:
+    aligned = _aligned_reference(reference, firmware)
+    compared = [name for name in aligned if name != reference.softmax_layer]
+    logits_layer = _traced_logits_layer(reference, compared)
+    if logits_layer is None:
         raise BuildError(
             f"The C-simulation did not trace the logits layer '{reference.logits_layer}' "
             f"(traced: {', '.join(firmware)}); rebuild the project with 'fpgacompress build'."
         )
     differs: dict[str, np.ndarray] = {}
+    differences: dict[str, tuple[float, float]] = {}
     for name in compared:
-        expected = reference.layer_outputs[name].astype(np.float64).reshape(n_samples, -1)
+        expected = aligned[name].astype(np.float64).reshape(n_samples, -1)
         actual = _stack(firmware[name], n_samples, name)
         if actual.shape != expected.shape:
             raise BuildError(
@@ -249,7 +326,9 @@ def _compare(
         differs[name] = np.any(
             actual != expected, axis=1
         )  # exact: ap_fixed -> double and float32 -> double are exact
-    logits_bad = differs[reference.logits_layer]
+        absolute = np.abs(actual - expected)
+        differences[name] = (float(absolute.max()), float(absolute.mean()))
+    logits_bad = differs[logits_layer]
     first_sample = int(np.argmax(logits_bad)) if logits_bad.any() else None
     first_layer = None
     if first_sample is not None:
@@ -257,14 +336,15 @@ def _compare(
         first_layer = next((name for name in differing if name not in inexact), differing[0])
     agreement = max_difference = None
     if reference.softmax_layer is not None and reference.softmax_layer in firmware:
-        expected = reference.layer_outputs[reference.softmax_layer].astype(np.float64)
+        expected = reference.layer_outputs[reference.softmax_layer].astype(np.float64).reshape(n_samples, -1)
         actual = _stack(firmware[reference.softmax_layer], n_samples, reference.softmax_layer)
-        agreement = float(np.mean(np.argmax(actual, axis=1) == np.argmax(expected, axis=1)))
+        function = reference.output_function
+        agreement = float(np.mean(_decisions(actual, function) == _decisions(expected, function)))
         max_difference = float(np.max(np.abs(actual - expected)))
     return CsimResult(
         project=directory,
         n_samples=n_samples,
-        logits_layer=reference.logits_layer,
+        logits_layer=logits_layer,
         logits_mismatches=int(logits_bad.sum()),
         first_mismatch_sample=first_sample,
         first_mismatch_layer=first_layer,
@@ -275,4 +355,7 @@ def _compare(
         compile_seconds=compile_seconds,
         run_seconds=run_seconds,
         compile_log=compile_log,
+        output_function=reference.output_function,
+        inexact_layers=dict(reference.inexact_layers),
+        layer_differences=differences,
     )

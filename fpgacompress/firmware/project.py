@@ -52,6 +52,7 @@ __all__ = ["HlsProject", "build", "load_project", "MANIFEST_FILE", "BUILD_LOG"]
 
 MANIFEST_FILE = "manifest.json"
 BUILD_LOG = "build.log"
+PTQ_MODEL_FILE = "ptq_model.h5"
 _VERSIONED_PACKAGES = ("fpgacompress", "hls4ml", "tensorflow", "qkeras", "numpy")
 
 
@@ -122,6 +123,9 @@ def build(
     preprocessing: str | None = None,
     force: bool = False,
     inputs: Sequence[str | Path | None] = (),
+    ptq: bool = False,
+    x_calibration: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
 ) -> HlsProject:
     """Write a complete hls4ml project for ``model`` on ``board``, with a bit-exact testbench.
 
@@ -137,6 +141,11 @@ def build(
         preprocessing: one line saying where the scaling came from, recorded in ``manifest.json``.
         force: replace an existing ``out_dir`` (only once the new project is complete).
         inputs: the user's files (model, weights, data); ``out_dir`` may not be or contain any of them.
+        ptq: post-training quantization of a float model (:func:`~fpgacompress.quantization.ptq.post_training_quantize`):
+            batch norms folded, per-layer types from ``x_calibration``'s ranges; the firmware is built
+            from (and bit-exact against) the emitted QKeras model, saved in the project as ``ptq_model.h5``.
+        x_calibration: inputs for ``ptq`` (the training split; raw when ``standardizer`` is given).
+        y_test: labels of ``x_test``; with ``ptq``, the accuracy change against the float model is recorded.
 
     Raises:
         BoardError: unknown board, or an initiation interval over the LHC budget.
@@ -173,6 +182,16 @@ def build(
     x = x[: config.n_testbench_samples]
     if standardizer is not None:
         x = standardizer.transform(x)
+    ptq_result = None
+    if ptq:  # every check on the float model passed; the quantized one has the same layers
+        if config.input_precision is not None:
+            raise ConfigError(
+                f"input_precision={config.input_precision} conflicts with ptq=True, which chooses the input "
+                "precision from the data. Leave input_precision unset."
+            )
+        ptq_result = _post_training_quantize(model, x_calibration, x_test, y_test, standardizer)
+        model = ptq_result.model
+        check_supported_model(model)
 
     preprocessing_record = {
         "statement": preprocessing
@@ -184,7 +203,7 @@ def build(
         temporary = out_dir.parent / f".{out_dir.name}{STAGING_MARK}{uuid.uuid4().hex[:8]}"
         try:
             manifest = _write_project(
-                model, board_object, config, clock_mhz, max_ii, x, temporary, preprocessing_record
+                model, board_object, config, clock_mhz, max_ii, x, temporary, preprocessing_record, ptq_result
             )
             replace_directory(temporary, out_dir)
         except FpgacompressError:
@@ -207,6 +226,21 @@ def build(
     return HlsProject(out_dir, board_object, config, manifest)
 
 
+def _post_training_quantize(model, x_calibration, x_test, y_test, standardizer):
+    from ..quantization.ptq import post_training_quantize
+
+    if x_calibration is None:
+        raise ConfigError("ptq=True needs x_calibration (the training inputs whose ranges set the types).")
+    x_calibration = np.asarray(x_calibration, dtype=np.float32)
+    x_evaluation = np.asarray(x_test, dtype=np.float32)
+    if standardizer is not None:
+        x_calibration, x_evaluation = (
+            standardizer.transform(x_calibration),
+            standardizer.transform(x_evaluation),
+        )
+    return post_training_quantize(model, x_calibration, x_evaluation=x_evaluation, y_evaluation=y_test)
+
+
 def _write_project(
     model,
     board: Board,
@@ -216,6 +250,7 @@ def _write_project(
     x,
     directory: Path,
     preprocessing: dict,
+    ptq_result=None,
 ) -> dict:
     import hls4ml
 
@@ -277,6 +312,11 @@ def _write_project(
         },
         "layers": _layer_table(hls_model),
     }
+    if ptq_result is not None:
+        from ..model_io import save_model
+
+        save_model(ptq_result.model, directory / PTQ_MODEL_FILE)
+        manifest["ptq"] = {"model": PTQ_MODEL_FILE, **ptq_result.to_dict()}
     (directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
     hls_tool = "vitis_hls" if config.backend == "vitis" else "vivado_hls"
     _write_templates(

@@ -14,8 +14,9 @@ Example:
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
@@ -48,14 +49,19 @@ class ReferenceData:
     Attributes:
         inputs: ``(n, n_features)`` float32 values on the firmware input grid.
         layer_outputs: Keras output of every layer, by layer name, in model order.
-        logits_layer: the layer whose output the softmax reads (the model output if there is no softmax).
-        softmax_layer: the final softmax layer, or ``None``.
+        logits_layer: the step whose output the final table activation reads (else the model output).
+        softmax_layer: the final softmax / sigmoid / tanh step (a lookup table in firmware), or ``None``.
+        output_function: that step's function (``softmax``, ``sigmoid``, ``tanh``), or ``None``.
+        inexact_layers: step name -> why the firmware differs from Keras there by construction
+            (float weights, batch norm, hidden lookup tables); empty for a bit-exact design.
     """
 
     inputs: np.ndarray
     layer_outputs: dict[str, np.ndarray]
     logits_layer: str
     softmax_layer: str | None
+    output_function: str | None = None
+    inexact_layers: dict[str, str] = field(default_factory=dict)
 
     @property
     def n_samples(self) -> int:
@@ -82,25 +88,24 @@ def fixed_point_grid(x: np.ndarray, precision: str) -> np.ndarray:
     return np.clip(np.floor(np.asarray(x, dtype=np.float64) / step) * step, low, high).astype(np.float32)
 
 
-def _softmax_layer(model):
-    last = model.layers[-1]
-    if type(last).__name__ == "Activation":
-        import tensorflow as tf
-
-        if tf.keras.activations.serialize(last.activation) == "softmax":
-            return last
-    return None
+OUTPUT_TABLE_FUNCTIONS = ("softmax", "sigmoid", "tanh")
 
 
 def compute_reference(model, x: np.ndarray, input_precision: str | None) -> ReferenceData:
-    """Testbench inputs on the firmware grid and every layer's Keras output on them.
+    """Testbench inputs on the firmware grid and every step's Keras output on them.
+
+    Each layer's kind computes its reference like for like with what hls4ml traces: a Dense with a
+    fused softmax gives its pre-activation output under its own name and the softmax under
+    ``NAME_softmax``, as hls4ml splits it.
 
     Args:
         model: the model as hls4ml will see it (after :func:`~.hls_config.prepare_for_hls4ml`).
-        x: standardized jets, ``(n, n_features)``.
+        x: standardized inputs, ``(n, n_features)``.
         input_precision: grid of models without an input quantizer (``None``: hls4ml's fixed<16,6>).
     """
     import tensorflow as tf
+
+    from ..layer_kinds import kind_of, model_steps
 
     x = np.asarray(x, dtype=np.float32)
     quantizer = input_quantizer_layer(model)
@@ -108,19 +113,27 @@ def compute_reference(model, x: np.ndarray, input_precision: str | None) -> Refe
         inputs = np.asarray(quantizer(tf.constant(x)), dtype=np.float32)
     else:
         inputs = fixed_point_grid(x, input_precision or DEFAULT_INPUT_PRECISION)
-    layers = model.layers[1:]
     # layer by layer, eagerly: the same calls the model makes, with every intermediate kept
     layer_outputs, tensor = {}, tf.constant(inputs)
-    for layer in layers:
-        tensor = layer(tensor, training=False)
-        layer_outputs[layer.name] = np.asarray(tensor, dtype=np.float32)
-    softmax = _softmax_layer(model)
-    if softmax is not None:
-        inbound = softmax._inbound_nodes[0].inbound_layers
-        logits_layer = (inbound[0] if isinstance(inbound, list) else inbound).name
-    else:
-        logits_layer = layers[-1].name
-    return ReferenceData(inputs, layer_outputs, logits_layer, softmax.name if softmax is not None else None)
+    for layer in model.layers[1:]:
+        for name, output in kind_of(layer).reference(layer, tensor):
+            layer_outputs[name] = np.asarray(output, dtype=np.float32)
+            tensor = output
+    steps = model_steps(model)
+    output_function = steps[-1].function if steps[-1].function in OUTPUT_TABLE_FUNCTIONS else None
+    logits_layer = steps[-2].name if output_function is not None else steps[-1].name
+    # the output table is judged by its decisions; every other approximate step makes the logits differ
+    inexact = {step.name: step.inexact_reason for step in steps if step.inexact_reason}
+    if output_function is not None:
+        inexact.pop(steps[-1].name, None)
+    return ReferenceData(
+        inputs,
+        layer_outputs,
+        logits_layer,
+        steps[-1].name if output_function is not None else None,
+        output_function,
+        inexact,
+    )
 
 
 def save_reference(reference: ReferenceData, project_dir: Path) -> Path:
@@ -134,6 +147,8 @@ def save_reference(reference: ReferenceData, project_dir: Path) -> Path:
         layer_names=np.array(names),
         logits_layer=np.array(reference.logits_layer),
         softmax_layer=np.array(reference.softmax_layer or ""),
+        output_function=np.array(reference.output_function or ""),
+        inexact_layers=np.array(json.dumps(reference.inexact_layers)),
         **{f"layer_{index}": reference.layer_outputs[name] for index, name in enumerate(names)},
     )
     return path
@@ -148,6 +163,8 @@ def load_reference(project_dir: Path) -> ReferenceData:
             layer_outputs={name: stored[f"layer_{index}"] for index, name in enumerate(names)},
             logits_layer=str(stored["logits_layer"]),
             softmax_layer=str(stored["softmax_layer"]) or None,
+            output_function=str(stored["output_function"]) or None,
+            inexact_layers=json.loads(str(stored["inexact_layers"])),
         )
 
 

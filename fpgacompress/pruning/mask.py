@@ -40,11 +40,13 @@ class KernelMask(tf.keras.constraints.Constraint):
 
 
 def prunable_layers(model) -> list:
-    """Layers with a 2-D kernel (Dense, QDense), in model order."""
+    """Layers whose kind prunes them (Dense, QDense), in model order; batch norms and dropouts are left alone."""
+    from ..layer_kinds import KINDS
+
     return [
         layer
         for layer in model.layers
-        if getattr(layer, "kernel", None) is not None and len(layer.kernel.shape) == 2
+        if type(layer).__name__ in KINDS and KINDS[type(layer).__name__].prunable(layer)
     ]
 
 

@@ -5,6 +5,7 @@
 * ``fine_tune`` — :func:`quantization_aware_training`: QAT that keeps every pruned weight at zero
 * ``suggest``   — :func:`suggest_precision`: integer bits per layer from observed ranges
 * ``report``    — :func:`quantization_report`: bits, sparsity, multiplications and BOPs per layer
+* ``ptq``       — :func:`post_training_quantize`: a float model -> the QKeras model its firmware computes
 
 Example:
     >>> from fpgacompress.quantization import QuantizationSpec, quantization_aware_training
@@ -33,6 +34,9 @@ _PUBLIC_API = {
     "load_spec": "spec",
     "save_spec": "spec",
     "suggest_precision": "suggest",
+    "PtqResult": "ptq",
+    "post_training_quantize": "ptq",
+    "fold_batch_norms": "ptq",
 }
 
 __all__ = sorted(_PUBLIC_API)

@@ -1,5 +1,8 @@
 """From a float Keras MLP to a QKeras one: ``Dense`` -> ``QDense``, ReLU -> ``QActivation``.
 
+Batch norms and dropouts are kept as they are (fold a batch norm with ``build --ptq`` for
+bit-exact firmware); a ``Dense(activation='relu')`` becomes ``QDense`` + ``QActivation NAME_relu``.
+
 Layer names are kept (``fc1, relu1, ..., output``) so a spec, a pruning mask and the hls4ml
 configuration all address the same layers. An input quantizer ``QActivation(quantized_bits)``
 named ``input_quantizer`` follows the input, and the final softmax stays a float ``Activation``
@@ -20,46 +23,45 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError, ModelError
+from ..errors import ModelError
 from .spec import QuantizationSpec, QuantizationTable
 
 __all__ = ["quantize", "quantized_kernel", "layer_chain", "layer_kind", "INPUT_QUANTIZER_NAME"]
 
 INPUT_QUANTIZER_NAME = "input_quantizer"
-_SUPPORTED = "an input, Dense layers (linear activation) and Activation layers (relu, softmax, linear)"
 
 
 def layer_kind(layer) -> str:
-    """``Input``, ``Dense``, ``Activation`` (a ReLU), ``Softmax``, ``Linear`` or the class name (unsupported)."""
-    import tensorflow as tf
+    """The quantization role of ``layer``: ``Input``, ``Dense``, ``Activation`` (a ReLU), or its class name.
 
-    if isinstance(layer, tf.keras.layers.InputLayer):
+    The role is what a :class:`QuantizationSpec`'s ``layer_type`` addresses; the layer's kind
+    (:mod:`fpgacompress.layer_kinds`) decides it.
+    """
+    from ..layer_kinds import KINDS
+
+    if type(layer).__name__ == "InputLayer":
         return "Input"
-    if type(layer) is tf.keras.layers.Dense:
-        return "Dense"
-    if type(layer) is tf.keras.layers.Activation:
-        activation = tf.keras.activations.serialize(layer.activation)
-        activation = (
-            activation if isinstance(activation, str) else activation.get("config", {}).get("name", "")
-        )
-        return {"relu": "Activation", "softmax": "Softmax", "linear": "Linear"}.get(
-            activation, f"Activation({activation})"
-        )
-    return type(layer).__name__
+    kind = KINDS.get(type(layer).__name__)
+    roles = dict(kind.quantizable_parts(layer)) if kind is not None else {}
+    return roles.get(layer.name, type(layer).__name__)
 
 
 def quantize(model, spec: QuantizationSpec | QuantizationTable):
     """A QKeras copy of a float MLP (plain, pruned or AutoPruner-reduced) quantized as ``spec`` says.
 
+    Each layer's kind makes its QKeras counterpart: Dense -> QDense (a fused ReLU becomes its own
+    ``QActivation`` named ``NAME_relu``, as hls4ml names it), ReLU -> QActivation; batch norm,
+    dropout, softmax and linear layers are copied as they are.
+
     Raises:
-        ModelError: the model is not a chain of Dense / Activation layers (or is already QKeras,
-            or still wrapped by TF-MOT pruning: call ``strip_pruning`` first).
+        ModelError: the model is not a chain of supported layers (or is already QKeras, or still
+            wrapped by TF-MOT pruning: call ``strip_pruning`` first).
         ConfigError: the spec names a layer the model lacks, or asks binary weights of a pruned layer.
     """
     import tensorflow as tf
-    from qkeras import QActivation, QDense
+    from qkeras import QActivation
 
-    from ..pruning.mask import KernelMask
+    from ..layer_kinds import kind_of
 
     chain = layer_chain(model)
     table = spec.resolve(model) if isinstance(spec, QuantizationSpec) else spec
@@ -70,32 +72,8 @@ def quantize(model, spec: QuantizationSpec | QuantizationTable):
         x = QActivation(table.input.build(), name=INPUT_QUANTIZER_NAME)(x)
     copies = []
     for layer in chain:
-        kind = layer_kind(layer)
-        if kind == "Dense":
-            precision = table.layers[layer.name]
-            kernel = layer.kernel.numpy()
-            kept = kernel != 0
-            if precision.weight.kind == "binary" and not kept.all():
-                raise ConfigError(
-                    f"Layer '{layer.name}' has {int((~kept).sum())} pruned (zero) weights, but binary weights have "
-                    "no zero (binary maps 0 to +1). Use kind: ternary for pruned layers, or binary on a dense model."
-                )
-            quantized = QDense(
-                layer.units,
-                use_bias=layer.use_bias,
-                kernel_quantizer=precision.weight.build(),
-                bias_quantizer=precision.bias.build() if layer.use_bias else None,
-                kernel_initializer="zeros",  # the float weights are copied in below
-                kernel_regularizer=layer.kernel_regularizer,
-                kernel_constraint=None if kept.all() else KernelMask(kept),
-                name=layer.name,
-            )
-            x = quantized(x)
-            copies.append((quantized, layer))
-        elif kind == "Activation":
-            x = QActivation(table.layers[layer.name].activation.build(), name=layer.name)(x)
-        else:  # softmax and linear stay float
-            x = tf.keras.layers.Activation(layer.activation, name=layer.name)(x)
+        x, made = kind_of(layer).quantize(layer, x, table)
+        copies.extend(made)
     quantized_model = tf.keras.Model(inputs, x, name=model.name)
     for quantized, layer in copies:
         quantized.set_weights(layer.get_weights())
@@ -108,8 +86,10 @@ def _input_name(model) -> str:
 
 
 def layer_chain(model) -> list:
-    """The model's layers after the input, checked to be a single chain of supported layers."""
+    """The model's layers after the input, checked to be a single chain of supported float layers."""
     import tensorflow as tf
+
+    from ..layer_kinds import kind_of
 
     if not isinstance(model, tf.keras.Model) or len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ModelError(
@@ -118,23 +98,18 @@ def layer_chain(model) -> list:
     chain = [layer for layer in model.layers if layer_kind(layer) != "Input"]
     previous = model.inputs[0]
     for layer in chain:
-        kind = layer_kind(layer)
-        if kind.startswith("Q") or kind == "PruneLowMagnitude":
+        class_name = type(layer).__name__
+        if class_name.startswith("Q") or class_name == "PruneLowMagnitude":
             hint = (
                 "strip TF-MOT pruning first (tfmot.sparsity.keras.strip_pruning)"
-                if kind == "PruneLowMagnitude"
+                if class_name == "PruneLowMagnitude"
                 else ("quantize the float model it came from")
             )
-            raise ModelError(f"Layer '{layer.name}' is a {kind}, not a float layer: {hint}.")
-        if kind not in ("Dense", "Activation", "Softmax", "Linear"):
-            raise ModelError(
-                f"Layer '{layer.name}' ({kind}) cannot be quantized: supported are {_SUPPORTED}."
-            )
-        if kind == "Dense" and tf.keras.activations.serialize(layer.activation) != "linear":
-            raise ModelError(
-                f"Dense layer '{layer.name}' has a built-in activation; quantize needs Dense(activation=None) followed "
-                "by a separate Activation layer (as build_mlp makes), so the ReLU can be quantized on its own."
-            )
+            raise ModelError(f"Layer '{layer.name}' is a {class_name}, not a float layer: {hint}.")
+        try:
+            kind_of(layer).check(layer)
+        except ModelError as error:
+            raise ModelError(f"{error} It cannot be quantized.") from None
         if layer.input is not previous:
             raise ModelError(
                 f"Layer '{layer.name}' does not follow the previous layer: only plain chains (MLPs) are supported."

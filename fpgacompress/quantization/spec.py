@@ -308,10 +308,12 @@ class QuantizationSpec(StrictConfig):
 
     def resolve(self, model) -> QuantizationTable:
         """Every quantizable layer of ``model`` with its quantizers; unknown names are a ConfigError."""
-        from .convert import layer_kind
+        from ..layer_kinds import kind_of
 
-        kinds = {layer.name: layer_kind(layer) for layer in model.layers}
-        quantizable = {name: kind for name, kind in kinds.items() if kind in LAYER_TYPES}
+        # each layer's kind says what is quantizable in it: (name, "Dense" | "Activation") parts
+        quantizable = {
+            name: role for layer in model.layers for name, role in kind_of(layer).quantizable_parts(layer)
+        }
         unknown = sorted(set(self.layer_name) - set(quantizable))
         if unknown:
             raise ConfigError(

@@ -26,7 +26,8 @@ import numpy as np
 
 from ..data import Dataset
 from ..errors import ConfigError
-from .convert import layer_chain, layer_kind
+from ..layer_kinds import kind_of
+from .convert import layer_chain
 from .spec import QuantizationSpec, WeightQuantizer, max_integer_bits
 
 __all__ = ["suggest_precision", "integer_bits"]
@@ -51,7 +52,7 @@ def integer_bits(magnitude: float, total_bits: int, signed: bool, saturating: bo
 
 def suggest_precision(
     model,
-    data: Dataset,
+    data: Dataset | np.ndarray,
     total_bits: int,
     *,
     headroom: float = 1.0,
@@ -70,7 +71,8 @@ def suggest_precision(
 
     Args:
         model: the float Keras MLP (``Dense`` + separate ReLU ``Activation`` layers).
-        data: the *standardized* dataset the model was trained on (its training split is used).
+        data: the *standardized* dataset the model was trained on (its training split is used), or
+            an array of standardized calibration inputs.
         total_bits: the bit budget of every fixed-point weight, bias and activation (2 to 32).
         headroom: factor (>= 1) applied to every observed magnitude before choosing integer bits.
         quantile: the fraction of training jets whose activations and inputs must not saturate.
@@ -88,7 +90,7 @@ def suggest_precision(
         raise ConfigError(f"weight_kind must be fixed, ternary or binary; received {weight_kind!r}.")
     input_bits = input_bits or total_bits
     activation_bits = activation_bits or total_bits
-    x = np.asarray(data.x_train[:_MAX_JETS], dtype=np.float32)
+    x = np.asarray((data.x_train if isinstance(data, Dataset) else data)[:_MAX_JETS], dtype=np.float32)
     if x.shape[1:] != tuple(model.input_shape[1:]):
         raise ConfigError(
             f"The data has {x.shape[1]} features but the model expects input shape {model.input_shape[1:]}."
@@ -101,8 +103,8 @@ def suggest_precision(
     input_magnitude = float(np.quantile(np.abs(x), quantile))
     x_float = x
     for layer in layer_chain(model):
-        kind = layer_kind(layer)
-        if kind == "Dense":
+        roles = dict(kind_of(layer).quantizable_parts(layer))
+        if roles.get(layer.name) == "Dense":
             kernel = layer.kernel.numpy()
             bias = layer.bias.numpy() if layer.use_bias else np.zeros(kernel.shape[1], np.float32)
             weight = _weight_quantizer(kernel, weight_kind, total_bits, fixed)
@@ -114,10 +116,17 @@ def suggest_precision(
                 "bias": fixed(float(np.abs(bias).max()) * scale, total_bits),
             }
             x, x_float = x @ quantized + bias * scale, x_float @ kernel + bias
-        elif kind == "Activation":
+            fused_relu = [name for name, role in roles.items() if role == "Activation"]
+        elif roles.get(layer.name) == "Activation":
+            fused_relu = [layer.name]
+        else:  # batch norm, dropout, output activations: as Keras computes them
+            x = np.asarray(layer(x.astype(np.float32), training=False), np.float64)
+            x_float = np.asarray(layer(x_float.astype(np.float32), training=False), np.float64)
+            fused_relu = []
+        for name in fused_relu:
             x, x_float = np.maximum(x, 0), np.maximum(x_float, 0)
             magnitude = float(np.quantile(x, quantile))
-            layer_name[layer.name] = {
+            layer_name[name] = {
                 "activation": fixed(magnitude, activation_bits, signed=False, saturating=True)
             }
     payload = {
