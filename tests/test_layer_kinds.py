@@ -371,3 +371,19 @@ def test_pruning_and_qat_handle_batch_norm_and_dropout(method, small_jets):
     names = {layer.name: type(layer).__name__ for layer in result.model.layers}
     assert names["bn1"] == "BatchNormalization" and names["dropout"] == "Dropout" and names["fc1"] == "QDense"
     assert PruningMask.from_model(result.model).n_kept <= pruned.mask.n_kept  # the zeros survived QAT
+
+
+def test_a_project_built_before_layer_kinds_still_loads_its_reference(tmp_path):
+    from fpgacompress.firmware.testbench import REFERENCE_FILE, ReferenceData, load_reference, save_reference
+
+    outputs = {"output": np.ones((2, 5), np.float32), "softmax": np.full((2, 5), 0.2, np.float32)}
+    save_reference(ReferenceData(np.zeros((2, 16)), outputs, "output", "softmax", "softmax", {}), tmp_path)
+    with np.load(tmp_path / REFERENCE_FILE) as stored:
+        older = {key: stored[key] for key in stored.files if key not in ("output_function", "inexact_layers")}
+    np.savez_compressed(tmp_path / REFERENCE_FILE, **older)
+    reference = load_reference(tmp_path)
+    assert (reference.output_function, reference.inexact_layers, reference.softmax_layer) == (
+        "softmax",
+        {},
+        "softmax",
+    )

@@ -158,13 +158,19 @@ def load_reference(project_dir: Path) -> ReferenceData:
     """The reference a build stored in ``project_dir``."""
     with np.load(Path(project_dir) / REFERENCE_FILE) as stored:
         names = [str(name) for name in stored["layer_names"]]
+        softmax_layer = str(stored["softmax_layer"]) or None
         return ReferenceData(
             inputs=stored["inputs"],
             layer_outputs={name: stored[f"layer_{index}"] for index, name in enumerate(names)},
             logits_layer=str(stored["logits_layer"]),
-            softmax_layer=str(stored["softmax_layer"]) or None,
-            output_function=str(stored["output_function"]) or None,
-            inexact_layers=json.loads(str(stored["inexact_layers"])),
+            softmax_layer=softmax_layer,
+            # projects built before layer kinds: a final softmax at most, nothing known to be inexact
+            output_function=(str(stored["output_function"]) or None)
+            if "output_function" in stored.files
+            else ("softmax" if softmax_layer else None),
+            inexact_layers=json.loads(str(stored["inexact_layers"]))
+            if "inexact_layers" in stored.files
+            else {},
         )
 
 
