@@ -28,9 +28,11 @@ from fpgacompress.estimation.coefficients import (
     EstimatorCoefficients,
     save_coefficients,
 )
+from fpgacompress.estimation.constness import fold_constants
 from fpgacompress.estimation.estimator import (
     TABLE_FUNCTIONS,
     design_glue_features,
+    design_register_features,
     estimate_design,
     layer_features,
 )
@@ -38,11 +40,14 @@ from fpgacompress.estimation.fixed_point import parse_fixed_point
 from fpgacompress.estimation.hardware_model import count_dense
 from fpgacompress.estimation.layers import ActivationSpec, DenseSpec, DesignSpec
 from fpgacompress.estimation.project_reader import read_hls_project
-from fpgacompress.estimation.timing import elementwise_latency_cycles, schedule_dense
+from fpgacompress.estimation.timing import dsp_port_bits, elementwise_latency_cycles, schedule_dense
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYER_QUANTITIES = ("lut", "ff", "latency")
 GLUE_FEATURES = ("layer_boundaries", "pipelined_dense", "constant")
+REGISTER_FEATURES = ("layer_output_bits", "input_bits")
+LUT_PER_BIT_PRIOR = {"dense_lut": 1.0}
+PRIOR_WEIGHT = 3.0
 MIN_NETWORKS_PER_MODEL = 2  # a linear model fitted on one network's layers is that network's fingerprint
 
 
@@ -56,20 +61,25 @@ def load_calibration_set(reports_dir: Path) -> list[dict]:
     designs = []
     for entry in truth["designs"]:
         project = reports_dir / entry["dir"]
-        if not (project / "firmware" / "parameters.h").is_file():
-            continue  # no firmware committed: the weights, hence the physics, are unknown
+        if (
+            entry.get("model", {}).get("family") == "cnn"
+            or not (project / "firmware" / "parameters.h").is_file()
+        ):
+            continue  # CNNs: a later issue; no firmware: the weights, hence the physics, are unknown
         mul_impl = summary[entry["id"]]["mul_impl"]
         spec = read_hls_project(
             project,
             clock_period_ns=float(entry["clock_target_ns"]),
-            hls_tool="vitis" if "Vitis" in entry["tool"]["name"] else "vivado",
+            hls_tool=f"{'vitis' if 'Vitis' in entry['tool']['name'] else 'vivado'}-{entry['tool']['version']}",
             multiplier_binding={"default": "auto"}.get(mul_impl, mul_impl),
             part=entry["part"],
         )
+        spec = fold_constants(spec)
         designs.append(
             {
                 "id": entry["id"],
                 "network": summary[entry["id"]]["arch"],
+                "repository": entry["source"]["repo"],
                 "spec": spec,
                 "layers": {layer["name"]: layer["csynth"] for layer in entry["layers"]},
                 "total": entry["csynth_total"],
@@ -97,9 +107,9 @@ def dense_rows(designs: list[dict], base: EstimatorCoefficients) -> dict[str, li
         spec = design["spec"]
         for layer in spec.layers:
             if isinstance(layer, DenseSpec):
-                counts = count_dense(layer, base, spec.multiplier_binding)
+                counts = count_dense(layer, base, spec.multiplier_binding, dsp_port_bits(spec.part))
                 truth = design["layers"][layer.name]["latency_cycles_max"]
-                rows.setdefault(spec.hls_tool, []).append((layer, counts, spec, truth))
+                rows.setdefault(spec.tool.era, []).append((layer, counts, spec, truth))
     return rows
 
 
@@ -142,7 +152,7 @@ def elementwise_rows(designs: list[dict]) -> dict[str, list]:
         for layer in spec.layers:
             if isinstance(layer, ActivationSpec) and layer.function not in TABLE_FUNCTIONS:
                 truth = design["layers"][layer.name]["latency_cycles_max"]
-                rows.setdefault(spec.hls_tool, []).append((spec, truth))
+                rows.setdefault(spec.tool.era, []).append((spec, truth))
     return rows
 
 
@@ -176,7 +186,7 @@ def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficien
             targets = {"lut": truth["LUT"], "ff": truth["FF"], "latency": truth["latency_cycles_max"]}
             for quantity in LAYER_QUANTITIES:
                 if features[quantity]:
-                    key = (spec.hls_tool, f"{features['kind']}_{quantity}")
+                    key = (spec.tool.era, f"{features['kind']}_{quantity}")
                     rows.setdefault(key, []).append((features[quantity], targets[quantity]))
                     networks.setdefault(key, set()).add(design["network"])
     for (tool, quantity), samples in sorted(rows.items()):
@@ -193,14 +203,33 @@ def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficien
             weights = 1.0 / np.maximum(
                 target, 50.0
             )  # relative errors: small layers count as much as big ones
-            solution, _ = nnls(matrix * weights[:, None], target * weights)
+            matrix, target = matrix * weights[:, None], target * weights
+            if quantity in LUT_PER_BIT_PRIOR:
+                # An adder bit is one LUT6 and its carry: pull each per-bit cost toward 1 LUT, as
+                # strongly as PRIOR_WEIGHT designs would, so a tool era with few designs cannot
+                # set a physical cost to zero (a fabric product would then cost no LUT).
+                prior = np.sqrt(PRIOR_WEIGHT) * np.eye(len(names))
+                matrix = np.vstack([matrix, prior])
+                target = np.concatenate([target, prior @ np.full(len(names), LUT_PER_BIT_PRIOR[quantity])])
+            solution, _ = nnls(matrix, target)
         tools.setdefault(tool, {})[quantity] = {
             name: float(value) for name, value in zip(names, solution, strict=False)
         }
+    # Top-level registers: the report's total minus its layer rows.
+    for tool in tools:
+        matrix, target = [], []
+        for design in (d for d in designs if d["spec"].tool.era == tool):
+            layer_ff = sum(row["FF"] for row in design["layers"].values() if row)
+            features = design_register_features(design["spec"])
+            matrix.append([features[name] for name in REGISTER_FEATURES])
+            target.append(max(0, design["total"]["FF"] - layer_ff))
+        if matrix:
+            solution, _ = nnls(np.array(matrix), np.array(target, dtype=float))
+            tools[tool]["design_ff"] = dict(zip(REGISTER_FEATURES, solution.tolist(), strict=True))
     fitted = replace(base, tools=tools)
     # Top-level glue: cycles the top function adds around its layer calls (register stages).
     for tool in tools:
-        samples = [d for d in designs if d["spec"].hls_tool == tool]
+        samples = [d for d in designs if d["spec"].tool.era == tool]
         matrix, target = [], []
         for design in samples:
             partial = estimate_design(
@@ -244,59 +273,82 @@ def hls4ml_dsp_rule(spec) -> int:
     return total
 
 
-def cross_validate(designs: list[dict], base: EstimatorCoefficients) -> dict:
-    """Leave-one-network-out: refit without every design of a network, predict that network's designs."""
-    errors = {"lut": [], "ff": [], "dsp": [], "latency": [], "hls4ml_dsp": [], "dense_latency": []}
-    per_design = []
-    for network in sorted({d["network"] for d in designs}):
-        training = [d for d in designs if d["network"] != network]
-        coefficients = fit(training, base)
-        for design in (d for d in designs if d["network"] == network):
-            tool = design["spec"].hls_tool
-            if tool not in coefficients.tools:
-                continue
-            report = estimate_design(design["spec"], coefficients=coefficients)
-            predicted = report.totals
-            for layer, row in zip(design["spec"].layers, report.layers, strict=False):
-                if isinstance(layer, DenseSpec):
-                    truth_cycles = design["layers"][layer.name]["latency_cycles_max"]
-                    errors["dense_latency"].append(abs(row.latency_cycles - truth_cycles))
+def _relative(predicted: float, truth: float) -> float:
+    return abs(predicted - truth) / max(truth, 1)
+
+
+def summarize(rows: list[dict], dense_rows_: list[dict]) -> dict:
+    """Medians and hit rates of per-design and per-dense-layer errors (the acceptance quantities)."""
+    if not rows:
+        return {}
+    summary = {"n_designs": len(rows)}
+    for quantity in ("lut", "ff", "dsp"):
+        summary[f"median_relative_error_{quantity}"] = round(
+            statistics.median(_relative(*row[quantity]) for row in rows), 4
+        )
+    summary["fraction_bram_exact"] = round(
+        float(np.mean([row["bram"][0] == row["bram"][1] for row in rows])), 4
+    )
+    summary["fraction_ii_exact"] = round(float(np.mean([row["ii"][0] == row["ii"][1] for row in rows])), 4)
+    latency_errors = [abs(row["latency"][0] - row["latency"][1]) for row in rows]
+    summary["median_absolute_error_latency_cycles"] = statistics.median(latency_errors)
+    summary["fraction_latency_within_2_cycles"] = round(float(np.mean(np.array(latency_errors) <= 2)), 4)
+    if dense_rows_:
+        layer_errors = np.array([abs(row["latency"][0] - row["latency"][1]) for row in dense_rows_])
+        summary["n_dense_layers"] = len(dense_rows_)
+        summary["fraction_dense_layer_latency_within_2_cycles"] = round(float(np.mean(layer_errors <= 2)), 4)
+        summary["median_relative_error_dense_layer_ff"] = round(
+            statistics.median(_relative(*row["ff"]) for row in dense_rows_), 4
+        )
+    return summary
+
+
+def cross_validate(designs: list[dict], base: EstimatorCoefficients, group: str = "repository") -> dict:
+    """Leave one ``group`` out (``repository`` or ``network``): refit without its designs, predict them.
+
+    Designs from one repository share their author's habits (types, pruning, tool, board), so
+    leaving a whole repository out is the honest test of a design nobody calibrated on.
+    """
+    per_design, per_layer = [], []
+    for held_out in sorted({d[group] for d in designs}):
+        coefficients = fit([d for d in designs if d[group] != held_out], base)
+        for design in (d for d in designs if d[group] == held_out):
+            spec = design["spec"]
+            report = estimate_design(spec, coefficients=coefficients)
             truth = design["total"]
-            row = {"id": design["id"], "network": network}
-            for quantity, key in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP")):
-                relative = abs(getattr(predicted, quantity) - truth[key]) / max(truth[key], 1)
-                errors[quantity].append(relative)
-                row[quantity] = (getattr(predicted, quantity), truth[key])
-            errors["latency"].append(abs(predicted.latency_cycles - truth["latency_cycles_max"]))
-            errors.setdefault(f"latency_{tool}", []).append(errors["latency"][-1])
-            errors.setdefault(f"ff_{tool}", []).append(errors["ff"][-1])
-            row["latency"] = (predicted.latency_cycles, truth["latency_cycles_max"])
-            rule = hls4ml_dsp_rule(design["spec"])
-            errors["hls4ml_dsp"].append(abs(rule - truth["DSP"]) / max(truth["DSP"], 1))
-            row["hls4ml_dsp"] = rule
-            per_design.append(row)
-    summary = {
-        "median_relative_error_lut": statistics.median(errors["lut"]),
-        "median_relative_error_ff": statistics.median(errors["ff"]),
-        "median_relative_error_dsp": statistics.median(errors["dsp"]),
-        "median_relative_error_dsp_hls4ml_rule": statistics.median(errors["hls4ml_dsp"]),
-        "median_absolute_error_latency_cycles": statistics.median(errors["latency"]),
-        "fraction_latency_within_2_cycles": float(np.mean(np.array(errors["latency"]) <= 2)),
-        "median_absolute_error_dense_layer_latency_cycles": statistics.median(errors["dense_latency"]),
-        "fraction_dense_layer_latency_within_2_cycles": float(
-            np.mean(np.array(errors["dense_latency"]) <= 2)
-        ),
-        "n_dense_layers": len(errors["dense_latency"]),
-        "n_designs": len(per_design),
-        **{
-            f"median_{'absolute_error_latency_cycles' if key.startswith('latency') else 'relative_error_ff'}_{key.split('_')[1]}": statistics.median(
-                values
+            for layer, row in zip(spec.layers, report.layers, strict=False):
+                if isinstance(layer, DenseSpec) and design["layers"].get(layer.name):
+                    layer_truth = design["layers"][layer.name]
+                    per_layer.append(
+                        {
+                            "id": design["id"],
+                            "era": spec.tool.era,
+                            "latency": (row.latency_cycles, layer_truth["latency_cycles_max"]),
+                            "ff": (row.ff, layer_truth["FF"]),
+                        }
+                    )
+            predicted = report.totals
+            per_design.append(
+                {
+                    "id": design["id"],
+                    "repository": design["repository"],
+                    "era": spec.tool.era,
+                    "tool": spec.hls_tool,
+                    "lut": (predicted.lut, truth["LUT"]),
+                    "ff": (predicted.ff, truth["FF"]),
+                    "dsp": (predicted.dsp, truth["DSP"]),
+                    "bram": (predicted.bram_18k, truth["BRAM_18K"]),
+                    "latency": (predicted.latency_cycles, truth["latency_cycles_max"]),
+                    "ii": (predicted.ii, truth["ii_max"]),
+                    "hls4ml_dsp": hls4ml_dsp_rule(spec),
+                }
             )
-            for key, values in errors.items()
-            if key.startswith(("latency_", "ff_"))
-        },
-    }
-    return {"summary": summary, "designs": per_design}
+    result = {"summary": {"all": summarize(per_design, per_layer)}, "designs": per_design}
+    for era in sorted({row["era"] for row in per_design}):
+        result["summary"][era] = summarize(
+            [row for row in per_design if row["era"] == era], [row for row in per_layer if row["era"] == era]
+        )
+    return result
 
 
 def stream_sanity_check(reports_dir: Path, coefficients: EstimatorCoefficients) -> dict:
@@ -337,30 +389,40 @@ def stream_sanity_check(reports_dir: Path, coefficients: EstimatorCoefficients) 
     }
 
 
+def error_bands(validation: dict) -> dict:
+    """``{era or 'all': {quantity: median relative error}}``: the +- band printed beside each total."""
+    return {
+        scope: {quantity: values[f"median_relative_error_{quantity}"] for quantity in ("lut", "ff", "dsp")}
+        for scope, values in validation["summary"].items()
+        if values
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "synth_reports")
     parser.add_argument("--output", type=Path, default=DEFAULT_COEFFICIENTS_PATH)
     parser.add_argument("--cross-validate", action="store_true", help="print the CV table, write nothing")
+    parser.add_argument("--group", choices=("repository", "network"), default="repository")
     arguments = parser.parse_args()
     designs = load_calibration_set(arguments.reports)
     base = EstimatorCoefficients()
-    validation = cross_validate(designs, base)
+    validation = cross_validate(designs, base, arguments.group)
     for row in validation["designs"]:
         print(row)
-    for key, value in validation["summary"].items():
-        print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
-    coefficients = fit(designs, base)
-    print("design 60 (io_stream) sanity check:", stream_sanity_check(arguments.reports, coefficients))
+    for scope, values in validation["summary"].items():
+        print(scope, values)
     if arguments.cross_validate:
         return
+    coefficients = fit(designs, base)
     coefficients = replace(
         coefficients,
         calibration={
             "designs": len(designs),
-            "source": "shared/synth_reports (Vivado HLS 2019.2/2020.1, Vitis HLS 2021.1 C-synthesis)",
-            "cross_validation": "leave-one-network-out",
-            **{key: round(value, 4) for key, value in validation["summary"].items()},
+            "source": "shared/synth_reports: 56 dense designs, Vivado HLS 2019.2/2020.1, Vitis HLS 2021.1-2025.2",
+            "cross_validation": f"leave-one-{arguments.group}-out",
+            "summary": validation["summary"],
+            "error_bands": error_bands(validation),
         },
     )
     print("wrote", save_coefficients(coefficients, arguments.output))

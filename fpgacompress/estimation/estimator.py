@@ -17,17 +17,26 @@ import math
 from pathlib import Path
 
 from .coefficients import EstimatorCoefficients, load_coefficients
+from .constness import fold_constants
 from .hardware_model import count_dense
 from .layers import DenseSpec, DesignSpec, LayerSpec
 from .report import LayerResources, ResourceReport
 from .streams import stream_fifos
-from .timing import device_speed_factor, elementwise_latency_cycles, schedule_dense, usable_period_ns
+from .timing import (
+    device_speed_factor,
+    dsp_port_bits,
+    elementwise_latency_cycles,
+    schedule_dense,
+    schedule_register_bits,
+    usable_period_ns,
+)
 
 __all__ = [
     "estimate",
     "estimate_design",
     "layer_features",
     "design_glue_features",
+    "design_register_features",
     "TABLE_FUNCTIONS",
     "LUT_PER_MULTIPLIER_BIT",
 ]
@@ -56,14 +65,12 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
     # Cycles of fixed logic scale with its delay (device speed) over the usable clock period.
     per_ns = device_speed_factor(design.part) / usable_period_ns(design.clock_period_ns)
     if isinstance(layer, DenseSpec):
-        counts = count_dense(layer, coefficients, design.multiplier_binding)
-        timing = schedule_dense(layer, counts, design, coefficients.model(design.hls_tool, "dense_timing"))
+        counts = count_dense(layer, coefficients, design.multiplier_binding, dsp_port_bits(design.part))
+        timing = schedule_dense(layer, counts, design, coefficients.model(design.tool.era, "dense_timing"))
         # The resource strategy loops over the same registers for reuse_factor cycles: only its loop
         # body's pipeline depth holds data, not the whole latency.
         resource_loop = layer.strategy == "resource" and layer.reuse_factor > 1
         pipeline_cycles = timing.latency_cycles - (timing.serial_cycles if resource_loop else 0)
-        tree_cycles = max(0, pipeline_cycles - timing.multiply_stages)
-        tree_registers = min(1.0, tree_cycles / max(counts.adder_tree_levels, 1))
         registered = 1.0 if pipeline_cycles > 0 else 0.0
         return {
             "kind": "dense",
@@ -74,8 +81,8 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
             # Registers = pipeline stages x datapath width: the adder tree's registered levels, the
             # products when the multipliers end a stage, the outputs held over the layer's latency.
             "ff": {
-                "registered_accumulate_bits": counts.accumulate_bits * tree_registers * registered,
-                "registered_product_bits": counts.product_bits * min(timing.multiply_stages, 2) * registered,
+                "schedule_bits": schedule_register_bits(layer, counts, timing),
+                "input_bits": layer.n_in * layer.input_type.width * registered,
                 "output_bits_cycles": layer.n_out * layer.accum_type.width * pipeline_cycles,
             },
             "latency": {},
@@ -89,7 +96,7 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
         tables = 2 if layer.function == "softmax" else 1
         blocks_per_table = math.ceil(layer.table_size * 18 / _BRAM_18K_BITS)
         # Vivado HLS reads each table through both BRAM ports; Vitis HLS gives each element its own port.
-        copies = layer.n_in if design.hls_tool == "vitis" else math.ceil(layer.n_in / 2) + (tables - 1)
+        copies = layer.n_in if design.tool.family == "vitis" else math.ceil(layer.n_in / 2) + (tables - 1)
         return {
             "kind": "table",
             "dsp": 0 if fabric or layer.function != "softmax" else layer.n_in,
@@ -116,7 +123,13 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
         "dsp": 0,
         "bram_18k": 0,
         "reuse_factor": 1,
-        "lut": {"elementwise_bits": element_bits},
+        # A ReLU is a mux per output bit; the dropped high bits of a narrower (saturating) result
+        # add a comparison per bit: the cost follows the result's width, not the input's.
+        "lut": {
+            "result_bits": layer.n_in * layer.result_type.width,
+            "saturate_bits": layer.n_in
+            * max(0, layer.input_type.integer_bits - layer.result_type.integer_bits),
+        },
         "ff": {"elementwise_bits": element_bits},
         "latency": {},
         "timing": None,
@@ -126,7 +139,7 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
 
 
 def _layer_row(layer: LayerSpec, design: DesignSpec, coefficients: EstimatorCoefficients) -> LayerResources:
-    tool = design.hls_tool
+    tool = design.tool.era
     features = layer_features(layer, design, coefficients)
     kind = features["kind"]
     timing = features["timing"]
@@ -168,6 +181,23 @@ def design_glue_features(design: DesignSpec, rows) -> dict[str, float]:
     return {"layer_boundaries": float(boundaries), "pipelined_dense": float(pipelined_dense), "constant": 1.0}
 
 
+def design_register_features(design: DesignSpec) -> dict[str, float]:
+    """Features of the flip-flops the top function adds: each layer's output held between calls.
+
+    The csynth per-layer rows exclude the top function's own registers; in every report they are
+    close to one register per bit of each layer's output (``layer_output_bits``) plus the input.
+    """
+    output_bits = 0
+    for layer in design.layers[:-1]:
+        if isinstance(layer, DenseSpec):
+            output_bits += layer.n_out * layer.result_type.width
+        else:
+            output_bits += layer.n_in * layer.result_type.width
+    first = design.layers[0]
+    input_bits = first.n_in * first.input_type.width
+    return {"layer_output_bits": float(output_bits), "input_bits": float(input_bits)}
+
+
 def estimate_design(
     design: DesignSpec,
     *,
@@ -180,14 +210,20 @@ def estimate_design(
     as a row of its own, and the dataflow design accepts a new input every ``max(layer II) + 1`` cycles.
     """
     coefficients = coefficients or load_coefficients()
+    design = fold_constants(design)
     rows = [_layer_row(layer, design, coefficients) for layer in design.layers]
     fifos = stream_fifos(design)
-    design_model = coefficients.model(design.hls_tool, "design_latency")
+    design_model = coefficients.model(design.tool.era, "design_latency")
     total_latency = sum(row.latency_cycles for row in rows) + round(
         _predict(design_model, design_glue_features(design, rows))
     )
     streaming = any(layer.io_type == "io_stream" for layer in design.layers)
     rows += list(fifos)
+    top_ff = round(
+        _predict(coefficients.model(design.tool.era, "design_ff"), design_register_features(design))
+    )
+    if top_ff > 0:
+        rows.append(LayerResources(name="top", dsp=0, lut=0, ff=top_ff, bram_18k=0, latency_cycles=0, ii=1))
     totals = LayerResources(
         name="total",
         dsp=sum(row.dsp for row in rows),

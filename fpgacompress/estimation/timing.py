@@ -36,6 +36,8 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from .hardware_model import DenseCounts
 from .layers import DenseSpec, DesignSpec
 
@@ -48,12 +50,14 @@ __all__ = [
     "usable_period_ns",
     "schedule_dense",
     "elementwise_latency_cycles",
+    "schedule_register_bits",
+    "dsp_port_bits",
 ]
 
 CLOCK_UNCERTAINTY = 0.125
 """Fraction of the clock period Vivado HLS / Vitis HLS keep for routing (their default uncertainty)."""
 
-CHAINED_ACCUMULATION_PRODUCTS = {"vitis": 4096, "vivado": None}
+CHAINED_ACCUMULATION_PRODUCTS = {"vitis-2021": 4096, "vitis-2024": 4096, "vivado": None}
 """Products per layer above which the tool chains the sums instead of building a tree.
 
 Vitis HLS: observed between 2,192 (274x8, balanced: 9 cycles) and 10,976 (196x56, chained: 48
@@ -113,6 +117,11 @@ def device_speed_factor(part: str) -> float:
     return _REFERENCE_FMAX_MHZ / _DSP_FMAX_MHZ[(family, grade)]
 
 
+def dsp_port_bits(part: str) -> tuple[int, int]:
+    """Widest operands one DSP slice multiplies: 25 x 18 (DSP48E1, 7-series), 27 x 18 (DSP48E2, UltraScale(+))."""
+    return (25, 18) if _family(part or "") in ("7series", "virtex7") else (27, 18)
+
+
 def usable_period_ns(clock_period_ns: float, uncertainty: float = CLOCK_UNCERTAINTY) -> float:
     """The part of a clock period the scheduler may fill with logic delay."""
     return clock_period_ns * (1.0 - uncertainty)
@@ -163,7 +172,7 @@ def schedule_dense(
     else:
         multiplier_delay = adder_delay  # only shifts and shift-adds: one adder deep
     multiply_stages = _stages(multiplier_delay, period)
-    chain_limit = CHAINED_ACCUMULATION_PRODUCTS.get(design.hls_tool)
+    chain_limit = CHAINED_ACCUMULATION_PRODUCTS.get(design.tool.era)
     resource = layer.strategy == "resource" and layer.reuse_factor > 1
     if chain_limit is not None and layer.n_in * layer.n_out > chain_limit and not resource:
         adder_stages = _stages(counts.deepest_sum * timing["chained_adder_ns"] * speed, period)
@@ -199,3 +208,38 @@ def elementwise_latency_cycles(design: DesignSpec, elementwise_ns: float) -> int
     """
     delay = elementwise_ns * device_speed_factor(design.part)
     return max(0, _stages(delay, usable_period_ns(design.clock_period_ns)) - 1)
+
+
+def schedule_register_bits(layer: DenseSpec, counts: DenseCounts, timing: DenseTiming) -> int:
+    """Flip-flop bits the schedule of a dense layer holds: the live data at every cycle boundary.
+
+    Each boundary ``k`` of the pipeline (``k = 1 .. latency``) registers what is in flight there:
+    the LUT-built products while the multipliers run (a DSP48 keeps its own pipeline registers),
+    then, ``levels_per_cycle`` adder levels later each cycle, every output's remaining partial sums
+    (``ceil(nonzeros / 2**level)`` of ``accum`` bits), and at the end the outputs themselves. A
+    layer scheduled in 0 cycles is combinational and holds nothing. With a reuse factor the
+    multipliers and the tree are shared ``reuse_factor`` ways, so the in-flight data is that much
+    narrower while the accumulators (``n_out x accum``) are held over the serial cycles.
+    """
+    latency = timing.latency_cycles
+    if latency <= 0:
+        return 0
+    accum_bits = layer.accum_type.width
+    nonzero_per_output = (layer.weight_integers != 0).sum(axis=0)
+    share = max(1, layer.reuse_factor)
+    lut_products = max(0, counts.n_nonzero - counts.dsp_products)
+    product_bits = lut_products * (layer.input_type.width + layer.weight_type.width) / share
+    levels = counts.adder_tree_levels
+    adder_stages = max(1, timing.adder_stages)
+    levels_per_cycle = max(1, math.ceil(levels / adder_stages)) if levels else 1
+    bits = 0.0
+    parallel_cycles = latency - timing.serial_cycles if timing.serial_cycles else latency
+    for boundary in range(1, max(parallel_cycles, 1) + 1):
+        if boundary <= timing.multiply_stages:
+            bits += product_bits
+            continue
+        level = min(levels, (boundary - timing.multiply_stages) * levels_per_cycle)
+        partial_sums = np.ceil(nonzero_per_output / 2.0**level).sum()
+        bits += max(partial_sums, layer.n_out) * accum_bits / (share if level < levels else 1)
+    bits += timing.serial_cycles * layer.n_out * accum_bits / share
+    return int(round(bits))
