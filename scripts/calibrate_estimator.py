@@ -44,11 +44,19 @@ from fpgacompress.estimation.timing import dsp_port_bits, elementwise_latency_cy
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYER_QUANTITIES = ("lut", "ff", "latency")
-GLUE_FEATURES = ("layer_boundaries", "pipelined_dense", "constant")
+GLUE_FEATURES = ("layer_boundaries", "pipelined_dense")
 REGISTER_FEATURES = ("layer_output_bits", "input_bits")
-LUT_PER_BIT_PRIOR = {"dense_lut": 1.0}
+PER_BIT_PRIOR = {
+    "dense_lut": {"shift_add_bits": 1.0, "accumulate_bits": 1.0},
+    "dense_ff": {"schedule_bits": 1.0, "input_bits": 0.0, "output_bits_cycles": 0.0},
+}
+"""Physical costs the fits are pulled toward: one LUT per adder bit, one FF per bit the schedule holds."""
 PRIOR_WEIGHT = 3.0
-MIN_NETWORKS_PER_MODEL = 2  # a linear model fitted on one network's layers is that network's fingerprint
+POOLED_QUANTITIES = ("dense_ff",)
+"""Fitted once on every design ("all" scope): the FF per scheduled bit is the device's, and each
+tool's scheduling is already in the counted bits; per-tool ratios differ more between repositories
+than between tools."""
+MIN_REPOSITORIES_PER_MODEL = 2  # a model fitted on one repository's designs is its author's fingerprint
 
 
 def load_calibration_set(reports_dir: Path) -> list[dict]:
@@ -96,12 +104,19 @@ TIMING_GRID = {
     "chained_adder_ns": np.arange(0.2, 4.01, 0.02),
     "layer_overhead_cycles": np.arange(-2.0, 4.01, 1.0),
     "serial_tail_cycles": np.arange(0.0, 8.01, 1.0),
+    "ultrascale_logic_factor": np.arange(0.2, 1.001, 0.05),
 }
 FIXED_TIMING = {"adder_per_bit_ns": 0.025}  # 7-series CARRY4: about 0.1 ns per 4 bits of carry chain
 
 
+def scopes(spec) -> tuple[str, ...]:
+    """The model scopes a design calibrates: its tool family and, when it differs, its era."""
+    tool = spec.tool
+    return (tool.family,) if tool.era == tool.family else (tool.family, tool.era)
+
+
 def dense_rows(designs: list[dict], base: EstimatorCoefficients) -> dict[str, list]:
-    """(layer, counts, design spec, csynth latency) of every dense layer, per HLS tool."""
+    """(layer, counts, design spec, csynth latency, repository) of every dense layer, per scope."""
     rows: dict[str, list] = {}
     for design in designs:
         spec = design["spec"]
@@ -109,14 +124,15 @@ def dense_rows(designs: list[dict], base: EstimatorCoefficients) -> dict[str, li
             if isinstance(layer, DenseSpec):
                 counts = count_dense(layer, base, spec.multiplier_binding, dsp_port_bits(spec.part))
                 truth = design["layers"][layer.name]["latency_cycles_max"]
-                rows.setdefault(spec.tool.era, []).append((layer, counts, spec, truth))
+                for scope in scopes(spec):
+                    rows.setdefault(scope, []).append((layer, counts, spec, truth, design["repository"]))
     return rows
 
 
 def _timing_error(rows: list, timing: dict) -> float:
     return sum(
         abs(schedule_dense(layer, counts, spec, timing).latency_cycles - truth)
-        for layer, counts, spec, truth in rows
+        for layer, counts, spec, truth, _ in rows
     )
 
 
@@ -126,7 +142,7 @@ def fit_dense_timing(rows: list, start: dict | None = None, sweeps: int = 6) -> 
     Coordinate descent over physically bounded grids (the error is a step function of each delay,
     so gradients are useless) from ``start`` (default: the middle of each range); ties go to the
     value nearest the start, so a delay the data does not constrain stays where it started. The
-    tool with fewer examples starts from the other tool's delays: same devices, other scheduler.
+    scope with fewer examples starts from the larger one's delays: same devices, other scheduler.
     """
     start = start or {name: float(np.median(grid)) for name, grid in TIMING_GRID.items()}
     timing = dict(start) | FIXED_TIMING
@@ -145,53 +161,72 @@ def fit_dense_timing(rows: list, start: dict | None = None, sweeps: int = 6) -> 
 
 
 def elementwise_rows(designs: list[dict]) -> dict[str, list]:
-    """(design spec, csynth latency) of every element-wise layer (ReLU, batch-norm), per HLS tool."""
+    """(design spec, csynth latency, repository) of every element-wise layer (ReLU, batch-norm), per scope."""
     rows: dict[str, list] = {}
     for design in designs:
         spec = design["spec"]
         for layer in spec.layers:
             if isinstance(layer, ActivationSpec) and layer.function not in TABLE_FUNCTIONS:
                 truth = design["layers"][layer.name]["latency_cycles_max"]
-                rows.setdefault(spec.tool.era, []).append((spec, truth))
+                for scope in scopes(spec):
+                    rows.setdefault(scope, []).append((spec, truth, design["repository"]))
     return rows
 
 
 def fit_elementwise_delay(rows: list) -> float:
-    """The element-wise delay (ns) minimising the absolute cycle error; the smallest among ties."""
+    """The element-wise delay (ns) minimising the absolute cycle error; the middle of the best range."""
     grid = TIMING_GRID["adder_ns"]
-    errors = [
-        sum(abs(elementwise_latency_cycles(spec, value) - truth) for spec, truth in rows) for value in grid
-    ]
-    return round(float(grid[int(np.argmin(errors))]), 4)
+    errors = np.array(
+        [
+            sum(abs(elementwise_latency_cycles(spec, value) - truth) for spec, truth, _ in rows)
+            for value in grid
+        ]
+    )
+    best = np.flatnonzero(errors == errors.min())
+    return round(float(grid[best[len(best) // 2]]), 4)
+
+
+def _enough(rows: list, repository_index: int = -1) -> bool:
+    """A model needs examples from MIN_REPOSITORIES_PER_MODEL repositories, or it fits one author's habits."""
+    return len({row[repository_index] for row in rows}) >= MIN_REPOSITORIES_PER_MODEL
 
 
 def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficients:
-    """Dense timing by grid search, then non-negative least squares per (tool, layer kind, quantity)."""
+    """Per scope (tool family, and era where >= 2 repositories show it): dense timing by grid
+    search, element-wise delay, then non-negative least squares per (layer kind, quantity)."""
     tools: dict = {}
-    by_tool = dense_rows(designs, base)
+    by_scope = dense_rows(designs, base)
     start = None
-    for tool in sorted(by_tool, key=lambda name: -len(by_tool[name])):
-        tools[tool] = {"dense_timing": fit_dense_timing(by_tool[tool], start)}
-        start = start or tools[tool]["dense_timing"]
-    for tool, rows in elementwise_rows(designs).items():
-        tools.setdefault(tool, {})["elementwise_timing"] = {"elementwise_ns": fit_elementwise_delay(rows)}
-    with_timing = replace(base, tools=tools)
+    for scope in sorted(by_scope, key=lambda name: -len(by_scope[name])):
+        if _enough(by_scope[scope]):
+            tools[scope] = {"dense_timing": fit_dense_timing(by_scope[scope], start)}
+            start = start or tools[scope]["dense_timing"]
+    for scope, rows in elementwise_rows(designs).items():
+        if _enough(rows):
+            tools.setdefault(scope, {})["elementwise_timing"] = {
+                "elementwise_ns": fit_elementwise_delay(rows)
+            }
     rows: dict[tuple, list] = {}
-    networks: dict[tuple, set] = {}
+    repositories: dict[tuple, set] = {}
     for design in designs:
         spec = design["spec"]
+        with_timing = replace(base, tools=tools)
         for layer in spec.layers:
             features = layer_features(layer, spec, with_timing)
             truth = design["layers"][layer.name]
             targets = {"lut": truth["LUT"], "ff": truth["FF"], "latency": truth["latency_cycles_max"]}
             for quantity in LAYER_QUANTITIES:
+                if quantity == "ff" and features["kind"] == "dense" and truth["latency_cycles_max"] == 0:
+                    continue  # a combinational layer holds no register: the latency model decides that
                 if features[quantity]:
-                    key = (spec.tool.era, f"{features['kind']}_{quantity}")
-                    rows.setdefault(key, []).append((features[quantity], targets[quantity]))
-                    networks.setdefault(key, set()).add(design["network"])
-    for (tool, quantity), samples in sorted(rows.items()):
-        if len(networks[(tool, quantity)]) < MIN_NETWORKS_PER_MODEL:
-            continue  # the other tool's model stands in (EstimatorCoefficients.model)
+                    name = f"{features['kind']}_{quantity}"
+                    for scope in ("all",) if name in POOLED_QUANTITIES else scopes(spec):
+                        key = (scope, name)
+                        rows.setdefault(key, []).append((features[quantity], targets[quantity]))
+                        repositories.setdefault(key, set()).add(design["repository"])
+    for (scope, quantity), samples in sorted(rows.items()):
+        if len(repositories[(scope, quantity)]) < MIN_REPOSITORIES_PER_MODEL:
+            continue  # the family's or the other family's model stands in (EstimatorCoefficients.model)
         names = sorted({name for features, _ in samples for name in features})
         matrix = np.array(
             [[features.get(name, 0.0) for name in names] for features, _ in samples], dtype=float
@@ -199,53 +234,57 @@ def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficien
         target = np.array([value for _, value in samples], dtype=float)
         if quantity.endswith("latency"):
             solution = _least_absolute_deviations(matrix, target)
+        elif len(names) == 1:
+            # One physical count times one cost (flip-flops per scheduled bit): the median ratio,
+            # symmetric in over- and under-estimates, robust to a layer the tool scheduled oddly.
+            ratios = [t / m[0] for m, t in zip(matrix, target, strict=True) if m[0] > 0 and t > 0]
+            solution = np.array([statistics.median(ratios) if ratios else 0.0])
         else:
             weights = 1.0 / np.maximum(
                 target, 50.0
             )  # relative errors: small layers count as much as big ones
             matrix, target = matrix * weights[:, None], target * weights
-            if quantity in LUT_PER_BIT_PRIOR:
-                # An adder bit is one LUT6 and its carry: pull each per-bit cost toward 1 LUT, as
-                # strongly as PRIOR_WEIGHT designs would, so a tool era with few designs cannot
-                # set a physical cost to zero (a fabric product would then cost no LUT).
+            if quantity in PER_BIT_PRIOR:
+                # An adder bit is one LUT6 and its carry, a registered bit one FF: pull each cost
+                # toward that, as strongly as PRIOR_WEIGHT layers would, so a scope with few
+                # designs cannot set a physical cost to zero (a fabric product costing no LUT).
                 prior = np.sqrt(PRIOR_WEIGHT) * np.eye(len(names))
+                expected = np.array([PER_BIT_PRIOR[quantity].get(name, 0.0) for name in names])
                 matrix = np.vstack([matrix, prior])
-                target = np.concatenate([target, prior @ np.full(len(names), LUT_PER_BIT_PRIOR[quantity])])
+                target = np.concatenate([target, prior @ expected])
             solution, _ = nnls(matrix, target)
-        tools.setdefault(tool, {})[quantity] = {
+        tools.setdefault(scope, {})[quantity] = {
             name: float(value) for name, value in zip(names, solution, strict=False)
         }
-    # Top-level registers: the report's total minus its layer rows.
-    for tool in tools:
-        matrix, target = [], []
-        for design in (d for d in designs if d["spec"].tool.era == tool):
-            layer_ff = sum(row["FF"] for row in design["layers"].values() if row)
-            features = design_register_features(design["spec"])
-            matrix.append([features[name] for name in REGISTER_FEATURES])
-            target.append(max(0, design["total"]["FF"] - layer_ff))
-        if matrix:
-            solution, _ = nnls(np.array(matrix), np.array(target, dtype=float))
-            tools[tool]["design_ff"] = dict(zip(REGISTER_FEATURES, solution.tolist(), strict=True))
     fitted = replace(base, tools=tools)
-    # Top-level glue: cycles the top function adds around its layer calls (register stages).
-    for tool in tools:
-        samples = [d for d in designs if d["spec"].tool.era == tool]
-        matrix, target = [], []
-        for design in samples:
-            partial = estimate_design(
-                design["spec"], coefficients=replace(fitted, tools=_without_design(tools))
-            )
-            glue = design_glue_features(design["spec"], partial.layers)
-            matrix.append([glue[name] for name in GLUE_FEATURES])
-            target.append(design["total"]["latency_cycles_max"] - partial.totals.latency_cycles)
-        solution = _least_absolute_deviations(np.array(matrix), np.array(target, dtype=float))
-        tools[tool]["design_latency"] = {
-            name: float(value) for name, value in zip(GLUE_FEATURES, solution, strict=True)
-        }
+    # The top function's own registers and cycles: the report's totals minus its layer rows.
+    top_rows: dict[str, list] = {}
+    for design in designs:
+        layer_rows = [row for row in design["layers"].values() if row]
+        partial = estimate_design(design["spec"], coefficients=replace(fitted, tools=_without_design(tools)))
+        glue = design_glue_features(design["spec"], partial.layers)
+        registers = design_register_features(design["spec"])
+        cycles = design["total"]["latency_cycles_max"] - sum(row["latency_cycles_max"] for row in layer_rows)
+        flip_flops = max(0, design["total"]["FF"] - sum(row["FF"] for row in layer_rows))
+        for scope in scopes(design["spec"]):
+            top_rows.setdefault(scope, []).append((glue, registers, cycles, flip_flops, design["repository"]))
+    for scope, samples in top_rows.items():
+        if not _enough(samples):
+            continue
+        matrix = np.array([[glue[name] for name in GLUE_FEATURES] for glue, *_ in samples])
+        solution = _least_absolute_deviations(matrix, np.array([row[2] for row in samples], dtype=float))
+        tools.setdefault(scope, {})["design_latency"] = dict(
+            zip(GLUE_FEATURES, solution.tolist(), strict=True)
+        )
+        matrix = np.array([[registers[name] for name in REGISTER_FEATURES] for _, registers, *_ in samples])
+        solution, _ = nnls(matrix, np.array([row[3] for row in samples], dtype=float))
+        tools[scope]["design_ff"] = dict(zip(REGISTER_FEATURES, solution.tolist(), strict=True))
     return replace(base, tools=tools)
 
 
-def _least_absolute_deviations(matrix: np.ndarray, target: np.ndarray, iterations: int = 30) -> np.ndarray:
+def _least_absolute_deviations(
+    matrix: np.ndarray, target: np.ndarray, iterations: int = 30, floor: float = 0.5
+) -> np.ndarray:
     """Non-negative L1 regression by iteratively reweighted NNLS: latency is judged in absolute cycles,
     and a few layers the tool serializes (a 561-input dense at 192 cycles) must not set the cost of
     every adder level."""
@@ -253,7 +292,7 @@ def _least_absolute_deviations(matrix: np.ndarray, target: np.ndarray, iteration
     solution = np.zeros(matrix.shape[1])
     for _ in range(iterations):
         solution, _ = nnls(matrix * weights[:, None], target * weights)
-        weights = 1.0 / np.sqrt(np.maximum(np.abs(matrix @ solution - target), 0.5))
+        weights = 1.0 / np.sqrt(np.maximum(np.abs(matrix @ solution - target), floor))
     return solution
 
 

@@ -57,7 +57,7 @@ class EstimatorCoefficients:
             raise ConfigError(
                 f"No estimator coefficients for HLS tool era {era!r}. Known eras: {', '.join(sorted(ERA_FALLBACK))}."
             )
-        for candidate in (era, *ERA_FALLBACK[era]):
+        for candidate in (era, *ERA_FALLBACK[era], "all"):
             if quantity in self.tools.get(candidate, {}):
                 return self.tools[candidate][quantity]
         return {}

@@ -67,24 +67,14 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
     if isinstance(layer, DenseSpec):
         counts = count_dense(layer, coefficients, design.multiplier_binding, dsp_port_bits(design.part))
         timing = schedule_dense(layer, counts, design, coefficients.model(design.tool.era, "dense_timing"))
-        # The resource strategy loops over the same registers for reuse_factor cycles: only its loop
-        # body's pipeline depth holds data, not the whole latency.
-        resource_loop = layer.strategy == "resource" and layer.reuse_factor > 1
-        pipeline_cycles = timing.latency_cycles - (timing.serial_cycles if resource_loop else 0)
-        registered = 1.0 if pipeline_cycles > 0 else 0.0
         return {
             "kind": "dense",
             "dsp": counts.dsp_products,
             "bram_18k": counts.weight_bram_18k,
             "reuse_factor": layer.reuse_factor,
             "lut": {"shift_add_bits": counts.shift_add_bits, "accumulate_bits": counts.accumulate_bits},
-            # Registers = pipeline stages x datapath width: the adder tree's registered levels, the
-            # products when the multipliers end a stage, the outputs held over the layer's latency.
-            "ff": {
-                "schedule_bits": schedule_register_bits(layer, counts, timing),
-                "input_bits": layer.n_in * layer.input_type.width * registered,
-                "output_bits_cycles": layer.n_out * layer.accum_type.width * pipeline_cycles,
-            },
+            # Registers = the bits the schedule holds at each cycle boundary (timing.schedule_register_bits).
+            "ff": {"schedule_bits": schedule_register_bits(layer, counts, timing)},
             "latency": {},
             "timing": timing,
             "fixed_lut": round(LUT_PER_MULTIPLIER_BIT * counts.general_multiplier_bits),
@@ -178,7 +168,13 @@ def design_glue_features(design: DesignSpec, rows) -> dict[str, float]:
         if isinstance(layer, DenseSpec) and row.ii == 1
     )
     boundaries = max(0, len(rows) - 1)
-    return {"layer_boundaries": float(boundaries), "pipelined_dense": float(pipelined_dense), "constant": 1.0}
+    # A design whose every layer is combinational (a slow clock) has no pipeline to register.
+    registered = 1.0 if any(row.latency_cycles > 0 for row in rows) else 0.0
+    return {
+        "layer_boundaries": float(boundaries) * registered,
+        "pipelined_dense": float(pipelined_dense) * registered,
+        "constant": registered,
+    }
 
 
 def design_register_features(design: DesignSpec) -> dict[str, float]:

@@ -45,11 +45,12 @@ DEFAULT_HLS_TOOL = "vitis-2024.1"
 _DEFAULT_VERSION = {"vivado": "2020.1", "vitis": "2024.1"}
 ERAS = ("vivado", "vitis-2021", "vitis-2024")
 ERA_FALLBACK = {
-    "vivado": ("vitis-2021", "vitis-2024"),
-    "vitis-2021": ("vitis-2024", "vivado"),
-    "vitis-2024": ("vitis-2021", "vivado"),
+    "vivado": ("vitis",),
+    "vitis-2021": ("vitis", "vivado"),
+    "vitis-2024": ("vitis", "vivado"),
 }
-"""When an era has no calibrated model of a quantity, the nearest era's stands in (same devices)."""
+"""Where an era has no calibrated model of a quantity (fewer than two repositories showed it), its
+family's model (fitted on all its eras) stands in, then the other family's: same devices."""
 
 _TOOL_PATTERN = re.compile(r"^\s*(vivado|vitis)(?:[-_ ]?(?:hls)?[-_ ]?(\d{4}(?:\.\d+){0,2}))?\s*$", re.I)
 
