@@ -19,6 +19,7 @@ from pathlib import Path
 from .coefficients import EstimatorCoefficients, load_coefficients
 from .constness import fold_constants
 from .hardware_model import count_dense
+from .hls_tools import DEFAULT_HLS_TOOL
 from .layers import DenseSpec, DesignSpec, LayerSpec
 from .report import LayerResources, ResourceReport
 from .streams import stream_fifos
@@ -37,6 +38,7 @@ __all__ = [
     "layer_features",
     "design_glue_features",
     "design_register_features",
+    "with_budgets",
     "TABLE_FUNCTIONS",
     "LUT_PER_MULTIPLIER_BIT",
 ]
@@ -237,7 +239,37 @@ def estimate_design(
         clock_period_ns=design.clock_period_ns,
         source="estimate",
         available=available,
+        uncertainty=_uncertainty(coefficients, design.tool.era),
+        hls_tool=design.hls_tool,
     )
+
+
+def _uncertainty(coefficients: EstimatorCoefficients, era: str) -> dict | None:
+    """The cross-validated error bands of this era's estimates (all designs' when the era has none)."""
+    summary = coefficients.calibration.get("summary", {})
+    scope = summary.get(era) or summary.get("all")
+    if not scope:
+        return None
+    bands = {name: scope[f"median_relative_error_{name}"] for name in ("lut", "ff", "dsp")}
+    bands["latency_cycles"] = scope["median_absolute_error_latency_cycles"]
+    return bands
+
+
+def with_budgets(report: ResourceReport, *, tmux: int | None = None, latency_budget_ns: float | None = None):
+    """``report`` with the LHC timing budgets its verdict checks: II <= clock x TMUX x 25 ns, latency <= budget.
+
+    Example:
+        >>> with_budgets(report, tmux=6).max_initiation_interval  # 200 MHz: 6 x 25 ns = 30 cycles
+        30
+    """
+    from ..boards import max_initiation_interval
+
+    changes = {}
+    if tmux is not None and report.clock_period_ns > 0:
+        changes["max_initiation_interval"] = max_initiation_interval(1000.0 / report.clock_period_ns, tmux)
+    if latency_budget_ns is not None and report.clock_period_ns > 0:
+        changes["latency_budget_cycles"] = math.floor(latency_budget_ns / report.clock_period_ns + 1e-9)
+    return dataclasses.replace(report, **changes) if changes else report
 
 
 def _board_capacity(board) -> tuple[str, dict | None]:
@@ -261,6 +293,8 @@ def estimate(
     multiplier_binding: str = "auto",
     default_precision: str = "ap_fixed<16,6>",
     coefficients: EstimatorCoefficients | None = None,
+    tmux: int | None = None,
+    latency_budget_ns: float | None = None,
 ) -> ResourceReport:
     """Estimate resources of an hls4ml project folder, a saved model file, or an in-memory Keras model.
 
@@ -272,10 +306,14 @@ def estimate(
         strategy: Override every dense layer's strategy (``latency`` or ``resource``).
         io_type: Override the design's io_type (``io_parallel`` or ``io_stream``).
         clock_period_ns: Target clock (default: the project's, else the board's, else 5 ns).
-        hls_tool: ``vivado`` or ``vitis`` (default: the project's backend, else ``vitis``).
+        hls_tool: HLS tool and version, ``vitis-2024.1`` or ``vivado-2019.2`` (default: the version in
+            the project's C-synthesis report, else its backend's family, else
+            :data:`~fpgacompress.estimation.hls_tools.DEFAULT_HLS_TOOL`).
         multiplier_binding: ``auto``, ``dsp`` or ``fabric``.
         default_precision: Types for float Keras layers (QKeras layers carry their own).
         coefficients: Calibrated coefficients (default: the shipped file).
+        tmux: Time-multiplexing period: the verdict checks II <= clock x TMUX x 25 ns.
+        latency_budget_ns: The verdict checks the latency against it.
 
     Raises:
         ModelError: for a path that is neither an hls4ml project nor a readable model.
@@ -299,7 +337,7 @@ def estimate(
         design = read_keras_model(
             project_or_model,
             clock_period_ns=clock_period_ns or (board.clock_period_ns if board is not None else 5.0),
-            hls_tool=hls_tool or "vitis",
+            hls_tool=hls_tool or DEFAULT_HLS_TOOL,
             multiplier_binding=multiplier_binding,
             default_precision=default_precision,
             reuse_factor=reuse_factor or 1,
@@ -310,4 +348,5 @@ def estimate(
 
         # The board's device sets the speed of every delay (an UltraScale+ is faster than a Zynq-7000).
         design = dataclasses.replace(design, part=load_board(board).part)
-    return estimate_design(design, board=board, coefficients=coefficients)
+    report = estimate_design(design, board=board, coefficients=coefficients)
+    return with_budgets(report, tmux=tmux, latency_budget_ns=latency_budget_ns)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .fixed_point import FixedPointType, parse_fixed_point
+from .hls_tools import DEFAULT_HLS_TOOL
 from .layers import ActivationSpec, DenseSpec, DesignSpec
 
 __all__ = ["read_keras_model"]
@@ -36,7 +37,7 @@ def read_keras_model(
     model,
     *,
     clock_period_ns: float = 5.0,
-    hls_tool: str = "vitis",
+    hls_tool: str = DEFAULT_HLS_TOOL,
     multiplier_binding: str = "auto",
     default_precision: str = "ap_fixed<16,6>",
     reuse_factor: int = 1,
