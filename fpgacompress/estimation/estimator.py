@@ -332,16 +332,31 @@ def estimate(
             multiplier_binding=multiplier_binding,
         )
     else:
-        from .keras_reader import read_keras_model
+        from .model_reader import _ConversionFailed, read_model_as_built
 
-        design = read_keras_model(
-            project_or_model,
-            clock_period_ns=clock_period_ns or (board.clock_period_ns if board is not None else 5.0),
-            hls_tool=hls_tool or DEFAULT_HLS_TOOL,
-            multiplier_binding=multiplier_binding,
-            default_precision=default_precision,
-            reuse_factor=reuse_factor or 1,
-        )
+        try:
+            # One description of the design: the project `build` would write, read like any project.
+            design = read_model_as_built(
+                project_or_model,
+                board=board,
+                reuse_factor=reuse_factor,
+                strategy=strategy,
+                io_type=io_type,
+                clock_period_ns=clock_period_ns,
+                hls_tool=hls_tool,
+                multiplier_binding=multiplier_binding,
+            )
+        except _ConversionFailed:
+            from .keras_reader import read_keras_model
+
+            design = read_keras_model(
+                project_or_model,
+                clock_period_ns=clock_period_ns or (board.clock_period_ns if board is not None else 5.0),
+                hls_tool=hls_tool or DEFAULT_HLS_TOOL,
+                multiplier_binding=multiplier_binding,
+                default_precision=default_precision,
+                reuse_factor=reuse_factor or 1,
+            )
     design = design.with_settings(reuse_factor=reuse_factor, strategy=strategy, io_type=io_type)
     if not design.part and board is not None:
         from ..boards import load_board
