@@ -95,6 +95,11 @@ def multiplier_limit(n_in: int, n_out: int, n_zeros: int, reuse_factor: int) -> 
 
 def _odd_part_bits(integers: np.ndarray) -> np.ndarray:
     """Significant bits of ``|c|`` once its trailing zeros (free shifts) are removed."""
+    values, inverse = np.unique(integers, return_inverse=True)  # a few hundred distinct weights at most
+    return _odd_part_bits_of(values)[inverse].reshape(np.shape(integers))
+
+
+def _odd_part_bits_of(integers: np.ndarray) -> np.ndarray:
     magnitude = np.abs(integers)
     lowest_set_bit = magnitude & -magnitude
     odd = np.where(magnitude > 0, magnitude // np.maximum(lowest_set_bit, 1), 0)
@@ -131,9 +136,10 @@ def count_dense(
         binding == "auto" and input_bits >= coefficients.auto_dsp_min_input_bits
     )
     wide_constant = csd_digits >= coefficients.dsp_min_csd_digits
-    multiplications = sum(
-        len(np.unique(row[mask])) for row, mask in zip(integers, wide_constant, strict=False)
-    )
+    # Distinct (input, weight value) pairs among the wide constants, counted in one pass.
+    rows, columns = np.nonzero(wide_constant)
+    span = 2 * int(np.abs(integers).max(initial=0)) + 1
+    multiplications = len(np.unique(rows * span + integers[rows, columns] + span // 2))
     nonzero_per_output = nonzero.sum(axis=0)
     deepest = int(nonzero_per_output.max()) if nonzero_per_output.size else 0
     levels = math.ceil(math.log2(deepest)) if deepest > 1 else 0

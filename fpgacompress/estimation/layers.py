@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -76,7 +77,7 @@ class DenseSpec:
     def n_out(self) -> int:
         return int(np.shape(self.weights)[1])
 
-    @property
+    @cached_property
     def weight_integers(self) -> np.ndarray:
         """The kernel as the integers the firmware multiplies by (zeros are exact zeros)."""
         return self.weight_type.to_integers(self.weights)

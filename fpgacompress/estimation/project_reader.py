@@ -16,7 +16,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from ..errors import ConfigError, ModelError
 from .fixed_point import FixedPointType, parse_fixed_point
@@ -146,11 +145,9 @@ def _integer(expression: str, defines: dict[str, str], layer_name: str) -> int:
     return value
 
 
-class _TaggedSafeLoader(yaml.SafeLoader):
-    """Safe YAML that reads hls4ml's own tags (``!keras_model``, ``!h5model``) as plain scalars."""
-
-
-_TaggedSafeLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+_TOP_LEVEL_SCALAR = re.compile(
+    r"""^(ClockPeriod|Part|XilinxPart|Backend):[ \t]*['"]?([^'"\n#]*?)['"]?[ \t]*(?:#.*)?$""", re.M
+)
 
 
 def _project_settings(project_dir: Path) -> dict:
@@ -162,21 +159,22 @@ def _project_settings(project_dir: Path) -> dict:
     settings: dict = {}
     config_path = project_dir / "hls4ml_config.yml"
     if config_path.is_file():
+        # Only four top-level scalars are needed: read them as text (a YAML parse of a large
+        # per-layer config costs more than the whole estimate). Nothing in the file is executed.
+        config = dict(_TOP_LEVEL_SCALAR.findall(config_path.read_text(errors="replace")))
         try:
-            config = yaml.load(config_path.read_text(), Loader=_TaggedSafeLoader) or {}
-        except yaml.YAMLError:
-            config = {}
-        if isinstance(config, dict):
-            if config.get("ClockPeriod") is not None:
+            if config.get("ClockPeriod"):
                 settings["clock_period_ns"] = float(config["ClockPeriod"])
-            for key in ("Part", "XilinxPart"):
-                if config.get(key):
-                    settings["part"] = str(config[key])
-                    break
-            backend = str(config.get("Backend", "")).lower()
-            if backend:
-                family = "vitis" if backend.startswith("vitis") else "vivado"
-                settings["hls_tool"] = str(parse_hls_tool(family))
+        except ValueError:
+            pass
+        for key in ("Part", "XilinxPart"):
+            if config.get(key):
+                settings["part"] = config[key]
+                break
+        backend = config.get("Backend", "").lower()
+        if backend:
+            family = "vitis" if backend.startswith("vitis") else "vivado"
+            settings["hls_tool"] = str(parse_hls_tool(family))
     from_report = read_tool_from_report(project_dir)
     if from_report is not None:
         settings["hls_tool"] = str(from_report)
