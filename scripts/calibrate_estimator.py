@@ -266,13 +266,19 @@ def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficien
         registers = design_register_features(design["spec"])
         cycles = design["total"]["latency_cycles_max"] - sum(row["latency_cycles_max"] for row in layer_rows)
         flip_flops = max(0, design["total"]["FF"] - sum(row["FF"] for row in layer_rows))
+        streaming = any(layer.io_type == "io_stream" for layer in design["spec"].layers)
         for scope in scopes(design["spec"]):
-            top_rows.setdefault(scope, []).append((glue, registers, cycles, flip_flops, design["repository"]))
+            # A dataflow (io_stream) design overlaps its layers: its latency is no sum plus glue.
+            glue_cycles = None if streaming else cycles
+            top_rows.setdefault(scope, []).append(
+                (glue, registers, glue_cycles, flip_flops, design["repository"])
+            )
     for scope, samples in top_rows.items():
         if not _enough(samples):
             continue
-        matrix = np.array([[glue[name] for name in GLUE_FEATURES] for glue, *_ in samples])
-        solution = _least_absolute_deviations(matrix, np.array([row[2] for row in samples], dtype=float))
+        timed = [row for row in samples if row[2] is not None]
+        matrix = np.array([[glue[name] for name in GLUE_FEATURES] for glue, *_ in timed])
+        solution = _least_absolute_deviations(matrix, np.array([row[2] for row in timed], dtype=float))
         tools.setdefault(scope, {})["design_latency"] = dict(
             zip(GLUE_FEATURES, solution.tolist(), strict=True)
         )

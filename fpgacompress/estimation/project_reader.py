@@ -29,6 +29,7 @@ _STRUCT_PATTERN = re.compile(
     r"(?P<body>.*?)\n\};",
     re.DOTALL,
 )
+_ANY_STRUCT = re.compile(r"struct\s+(\w+)\s*:\s*nnet::(\w+)")
 _CONSTANT_PATTERN = re.compile(r"static const (?:unsigned|int|bool|float|double)\s+(\w+)\s*=\s*([^;]+);")
 _TYPEDEF_PATTERN = re.compile(r"typedef\s+(.+?)\s+(\w+)\s*;")
 _DEFINE_PATTERN = re.compile(r"#define\s+(\w+)\s+(\d+)")
@@ -244,13 +245,17 @@ def read_hls_project(
     defines = _read_defines(firmware_dir)
     parameters = (firmware_dir / "parameters.h").read_text()
     matches = list(_STRUCT_PATTERN.finditer(parameters))
+    # Every config struct, commented or not (a convolution's follows its own *_mult dense config).
     unsupported = [
-        m for m in matches if m["base"] not in ("dense_config", "activ_config", "batchnorm_config")
+        (struct, base)
+        for struct, base in _ANY_STRUCT.findall(parameters)
+        if base not in ("dense_config", "activ_config", "batchnorm_config")
     ]
     if unsupported:
-        first = unsupported[0]
+        struct, base = unsupported[0]
+        name = next((m["name"] for m in matches if m["struct"] == struct), struct)
         raise UnsupportedLayerError(
-            f"Layer {first['name']!r} ({first['struct']} : nnet::{first['base']}) is not modelled by the estimator "
+            f"Layer {name!r} ({struct} : nnet::{base}) is not modelled by the estimator "
             f"({len(unsupported)} such layer(s)); it models Dense, activation and batch-normalization layers. "
             "A synthesized project's own report is still shown by `fpgacompress report PROJECT`."
         )
