@@ -28,9 +28,11 @@ from fpgacompress.estimation.coefficients import (
     EstimatorCoefficients,
     save_coefficients,
 )
+from fpgacompress.estimation.constness import fold_constants
 from fpgacompress.estimation.estimator import (
     TABLE_FUNCTIONS,
     design_glue_features,
+    design_register_features,
     estimate_design,
     layer_features,
 )
@@ -38,12 +40,23 @@ from fpgacompress.estimation.fixed_point import parse_fixed_point
 from fpgacompress.estimation.hardware_model import count_dense
 from fpgacompress.estimation.layers import ActivationSpec, DenseSpec, DesignSpec
 from fpgacompress.estimation.project_reader import read_hls_project
-from fpgacompress.estimation.timing import elementwise_latency_cycles, schedule_dense
+from fpgacompress.estimation.timing import dsp_port_bits, elementwise_latency_cycles, schedule_dense
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYER_QUANTITIES = ("lut", "ff", "latency")
-GLUE_FEATURES = ("layer_boundaries", "pipelined_dense", "constant")
-MIN_NETWORKS_PER_MODEL = 2  # a linear model fitted on one network's layers is that network's fingerprint
+GLUE_FEATURES = ("layer_boundaries", "pipelined_dense")
+REGISTER_FEATURES = ("layer_output_bits", "input_bits")
+PER_BIT_PRIOR = {
+    "dense_lut": {"shift_add_bits": 1.0, "accumulate_bits": 1.0},
+    "dense_ff": {"schedule_bits": 1.0, "input_bits": 0.0, "output_bits_cycles": 0.0},
+}
+"""Physical costs the fits are pulled toward: one LUT per adder bit, one FF per bit the schedule holds."""
+PRIOR_WEIGHT = 3.0
+POOLED_QUANTITIES = ("dense_ff",)
+"""Fitted once on every design ("all" scope): the FF per scheduled bit is the device's, and each
+tool's scheduling is already in the counted bits; per-tool ratios differ more between repositories
+than between tools."""
+MIN_REPOSITORIES_PER_MODEL = 2  # a model fitted on one repository's designs is its author's fingerprint
 
 
 def load_calibration_set(reports_dir: Path) -> list[dict]:
@@ -56,20 +69,25 @@ def load_calibration_set(reports_dir: Path) -> list[dict]:
     designs = []
     for entry in truth["designs"]:
         project = reports_dir / entry["dir"]
-        if not (project / "firmware" / "parameters.h").is_file():
-            continue  # no firmware committed: the weights, hence the physics, are unknown
+        if (
+            entry.get("model", {}).get("family") == "cnn"
+            or not (project / "firmware" / "parameters.h").is_file()
+        ):
+            continue  # CNNs: a later issue; no firmware: the weights, hence the physics, are unknown
         mul_impl = summary[entry["id"]]["mul_impl"]
         spec = read_hls_project(
             project,
             clock_period_ns=float(entry["clock_target_ns"]),
-            hls_tool="vitis" if "Vitis" in entry["tool"]["name"] else "vivado",
+            hls_tool=f"{'vitis' if 'Vitis' in entry['tool']['name'] else 'vivado'}-{entry['tool']['version']}",
             multiplier_binding={"default": "auto"}.get(mul_impl, mul_impl),
             part=entry["part"],
         )
+        spec = fold_constants(spec)
         designs.append(
             {
                 "id": entry["id"],
                 "network": summary[entry["id"]]["arch"],
+                "repository": entry["source"]["repo"],
                 "spec": spec,
                 "layers": {layer["name"]: layer["csynth"] for layer in entry["layers"]},
                 "total": entry["csynth_total"],
@@ -86,27 +104,35 @@ TIMING_GRID = {
     "chained_adder_ns": np.arange(0.2, 4.01, 0.02),
     "layer_overhead_cycles": np.arange(-2.0, 4.01, 1.0),
     "serial_tail_cycles": np.arange(0.0, 8.01, 1.0),
+    "ultrascale_logic_factor": np.arange(0.2, 1.001, 0.05),
 }
 FIXED_TIMING = {"adder_per_bit_ns": 0.025}  # 7-series CARRY4: about 0.1 ns per 4 bits of carry chain
 
 
+def scopes(spec) -> tuple[str, ...]:
+    """The model scopes a design calibrates: its tool family and, when it differs, its era."""
+    tool = spec.tool
+    return (tool.family,) if tool.era == tool.family else (tool.family, tool.era)
+
+
 def dense_rows(designs: list[dict], base: EstimatorCoefficients) -> dict[str, list]:
-    """(layer, counts, design spec, csynth latency) of every dense layer, per HLS tool."""
+    """(layer, counts, design spec, csynth latency, repository) of every dense layer, per scope."""
     rows: dict[str, list] = {}
     for design in designs:
         spec = design["spec"]
         for layer in spec.layers:
             if isinstance(layer, DenseSpec):
-                counts = count_dense(layer, base, spec.multiplier_binding)
+                counts = count_dense(layer, base, spec.multiplier_binding, dsp_port_bits(spec.part))
                 truth = design["layers"][layer.name]["latency_cycles_max"]
-                rows.setdefault(spec.hls_tool, []).append((layer, counts, spec, truth))
+                for scope in scopes(spec):
+                    rows.setdefault(scope, []).append((layer, counts, spec, truth, design["repository"]))
     return rows
 
 
 def _timing_error(rows: list, timing: dict) -> float:
     return sum(
         abs(schedule_dense(layer, counts, spec, timing).latency_cycles - truth)
-        for layer, counts, spec, truth in rows
+        for layer, counts, spec, truth, _ in rows
     )
 
 
@@ -116,7 +142,7 @@ def fit_dense_timing(rows: list, start: dict | None = None, sweeps: int = 6) -> 
     Coordinate descent over physically bounded grids (the error is a step function of each delay,
     so gradients are useless) from ``start`` (default: the middle of each range); ties go to the
     value nearest the start, so a delay the data does not constrain stays where it started. The
-    tool with fewer examples starts from the other tool's delays: same devices, other scheduler.
+    scope with fewer examples starts from the larger one's delays: same devices, other scheduler.
     """
     start = start or {name: float(np.median(grid)) for name, grid in TIMING_GRID.items()}
     timing = dict(start) | FIXED_TIMING
@@ -135,53 +161,72 @@ def fit_dense_timing(rows: list, start: dict | None = None, sweeps: int = 6) -> 
 
 
 def elementwise_rows(designs: list[dict]) -> dict[str, list]:
-    """(design spec, csynth latency) of every element-wise layer (ReLU, batch-norm), per HLS tool."""
+    """(design spec, csynth latency, repository) of every element-wise layer (ReLU, batch-norm), per scope."""
     rows: dict[str, list] = {}
     for design in designs:
         spec = design["spec"]
         for layer in spec.layers:
             if isinstance(layer, ActivationSpec) and layer.function not in TABLE_FUNCTIONS:
                 truth = design["layers"][layer.name]["latency_cycles_max"]
-                rows.setdefault(spec.hls_tool, []).append((spec, truth))
+                for scope in scopes(spec):
+                    rows.setdefault(scope, []).append((spec, truth, design["repository"]))
     return rows
 
 
 def fit_elementwise_delay(rows: list) -> float:
-    """The element-wise delay (ns) minimising the absolute cycle error; the smallest among ties."""
+    """The element-wise delay (ns) minimising the absolute cycle error; the middle of the best range."""
     grid = TIMING_GRID["adder_ns"]
-    errors = [
-        sum(abs(elementwise_latency_cycles(spec, value) - truth) for spec, truth in rows) for value in grid
-    ]
-    return round(float(grid[int(np.argmin(errors))]), 4)
+    errors = np.array(
+        [
+            sum(abs(elementwise_latency_cycles(spec, value) - truth) for spec, truth, _ in rows)
+            for value in grid
+        ]
+    )
+    best = np.flatnonzero(errors == errors.min())
+    return round(float(grid[best[len(best) // 2]]), 4)
+
+
+def _enough(rows: list, repository_index: int = -1) -> bool:
+    """A model needs examples from MIN_REPOSITORIES_PER_MODEL repositories, or it fits one author's habits."""
+    return len({row[repository_index] for row in rows}) >= MIN_REPOSITORIES_PER_MODEL
 
 
 def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficients:
-    """Dense timing by grid search, then non-negative least squares per (tool, layer kind, quantity)."""
+    """Per scope (tool family, and era where >= 2 repositories show it): dense timing by grid
+    search, element-wise delay, then non-negative least squares per (layer kind, quantity)."""
     tools: dict = {}
-    by_tool = dense_rows(designs, base)
+    by_scope = dense_rows(designs, base)
     start = None
-    for tool in sorted(by_tool, key=lambda name: -len(by_tool[name])):
-        tools[tool] = {"dense_timing": fit_dense_timing(by_tool[tool], start)}
-        start = start or tools[tool]["dense_timing"]
-    for tool, rows in elementwise_rows(designs).items():
-        tools.setdefault(tool, {})["elementwise_timing"] = {"elementwise_ns": fit_elementwise_delay(rows)}
-    with_timing = replace(base, tools=tools)
+    for scope in sorted(by_scope, key=lambda name: -len(by_scope[name])):
+        if _enough(by_scope[scope]):
+            tools[scope] = {"dense_timing": fit_dense_timing(by_scope[scope], start)}
+            start = start or tools[scope]["dense_timing"]
+    for scope, rows in elementwise_rows(designs).items():
+        if _enough(rows):
+            tools.setdefault(scope, {})["elementwise_timing"] = {
+                "elementwise_ns": fit_elementwise_delay(rows)
+            }
     rows: dict[tuple, list] = {}
-    networks: dict[tuple, set] = {}
+    repositories: dict[tuple, set] = {}
     for design in designs:
         spec = design["spec"]
+        with_timing = replace(base, tools=tools)
         for layer in spec.layers:
             features = layer_features(layer, spec, with_timing)
             truth = design["layers"][layer.name]
             targets = {"lut": truth["LUT"], "ff": truth["FF"], "latency": truth["latency_cycles_max"]}
             for quantity in LAYER_QUANTITIES:
+                if quantity == "ff" and features["kind"] == "dense" and truth["latency_cycles_max"] == 0:
+                    continue  # a combinational layer holds no register: the latency model decides that
                 if features[quantity]:
-                    key = (spec.hls_tool, f"{features['kind']}_{quantity}")
-                    rows.setdefault(key, []).append((features[quantity], targets[quantity]))
-                    networks.setdefault(key, set()).add(design["network"])
-    for (tool, quantity), samples in sorted(rows.items()):
-        if len(networks[(tool, quantity)]) < MIN_NETWORKS_PER_MODEL:
-            continue  # the other tool's model stands in (EstimatorCoefficients.model)
+                    name = f"{features['kind']}_{quantity}"
+                    for scope in ("all",) if name in POOLED_QUANTITIES else scopes(spec):
+                        key = (scope, name)
+                        rows.setdefault(key, []).append((features[quantity], targets[quantity]))
+                        repositories.setdefault(key, set()).add(design["repository"])
+    for (scope, quantity), samples in sorted(rows.items()):
+        if len(repositories[(scope, quantity)]) < MIN_REPOSITORIES_PER_MODEL:
+            continue  # the family's or the other family's model stands in (EstimatorCoefficients.model)
         names = sorted({name for features, _ in samples for name in features})
         matrix = np.array(
             [[features.get(name, 0.0) for name in names] for features, _ in samples], dtype=float
@@ -189,34 +234,63 @@ def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficien
         target = np.array([value for _, value in samples], dtype=float)
         if quantity.endswith("latency"):
             solution = _least_absolute_deviations(matrix, target)
+        elif len(names) == 1:
+            # One physical count times one cost (flip-flops per scheduled bit): the median ratio,
+            # symmetric in over- and under-estimates, robust to a layer the tool scheduled oddly.
+            ratios = [t / m[0] for m, t in zip(matrix, target, strict=True) if m[0] > 0 and t > 0]
+            solution = np.array([statistics.median(ratios) if ratios else 0.0])
         else:
             weights = 1.0 / np.maximum(
                 target, 50.0
             )  # relative errors: small layers count as much as big ones
-            solution, _ = nnls(matrix * weights[:, None], target * weights)
-        tools.setdefault(tool, {})[quantity] = {
+            matrix, target = matrix * weights[:, None], target * weights
+            if quantity in PER_BIT_PRIOR:
+                # An adder bit is one LUT6 and its carry, a registered bit one FF: pull each cost
+                # toward that, as strongly as PRIOR_WEIGHT layers would, so a scope with few
+                # designs cannot set a physical cost to zero (a fabric product costing no LUT).
+                prior = np.sqrt(PRIOR_WEIGHT) * np.eye(len(names))
+                expected = np.array([PER_BIT_PRIOR[quantity].get(name, 0.0) for name in names])
+                matrix = np.vstack([matrix, prior])
+                target = np.concatenate([target, prior @ expected])
+            solution, _ = nnls(matrix, target)
+        tools.setdefault(scope, {})[quantity] = {
             name: float(value) for name, value in zip(names, solution, strict=False)
         }
     fitted = replace(base, tools=tools)
-    # Top-level glue: cycles the top function adds around its layer calls (register stages).
-    for tool in tools:
-        samples = [d for d in designs if d["spec"].hls_tool == tool]
-        matrix, target = [], []
-        for design in samples:
-            partial = estimate_design(
-                design["spec"], coefficients=replace(fitted, tools=_without_design(tools))
+    # The top function's own registers and cycles: the report's totals minus its layer rows.
+    top_rows: dict[str, list] = {}
+    for design in designs:
+        layer_rows = [row for row in design["layers"].values() if row]
+        partial = estimate_design(design["spec"], coefficients=replace(fitted, tools=_without_design(tools)))
+        glue = design_glue_features(design["spec"], partial.layers)
+        registers = design_register_features(design["spec"])
+        cycles = design["total"]["latency_cycles_max"] - sum(row["latency_cycles_max"] for row in layer_rows)
+        flip_flops = max(0, design["total"]["FF"] - sum(row["FF"] for row in layer_rows))
+        streaming = any(layer.io_type == "io_stream" for layer in design["spec"].layers)
+        for scope in scopes(design["spec"]):
+            # A dataflow (io_stream) design overlaps its layers: its latency is no sum plus glue.
+            glue_cycles = None if streaming else cycles
+            top_rows.setdefault(scope, []).append(
+                (glue, registers, glue_cycles, flip_flops, design["repository"])
             )
-            glue = design_glue_features(design["spec"], partial.layers)
-            matrix.append([glue[name] for name in GLUE_FEATURES])
-            target.append(design["total"]["latency_cycles_max"] - partial.totals.latency_cycles)
-        solution = _least_absolute_deviations(np.array(matrix), np.array(target, dtype=float))
-        tools[tool]["design_latency"] = {
-            name: float(value) for name, value in zip(GLUE_FEATURES, solution, strict=True)
-        }
+    for scope, samples in top_rows.items():
+        if not _enough(samples):
+            continue
+        timed = [row for row in samples if row[2] is not None]
+        matrix = np.array([[glue[name] for name in GLUE_FEATURES] for glue, *_ in timed])
+        solution = _least_absolute_deviations(matrix, np.array([row[2] for row in timed], dtype=float))
+        tools.setdefault(scope, {})["design_latency"] = dict(
+            zip(GLUE_FEATURES, solution.tolist(), strict=True)
+        )
+        matrix = np.array([[registers[name] for name in REGISTER_FEATURES] for _, registers, *_ in samples])
+        solution, _ = nnls(matrix, np.array([row[3] for row in samples], dtype=float))
+        tools[scope]["design_ff"] = dict(zip(REGISTER_FEATURES, solution.tolist(), strict=True))
     return replace(base, tools=tools)
 
 
-def _least_absolute_deviations(matrix: np.ndarray, target: np.ndarray, iterations: int = 30) -> np.ndarray:
+def _least_absolute_deviations(
+    matrix: np.ndarray, target: np.ndarray, iterations: int = 30, floor: float = 0.5
+) -> np.ndarray:
     """Non-negative L1 regression by iteratively reweighted NNLS: latency is judged in absolute cycles,
     and a few layers the tool serializes (a 561-input dense at 192 cycles) must not set the cost of
     every adder level."""
@@ -224,7 +298,7 @@ def _least_absolute_deviations(matrix: np.ndarray, target: np.ndarray, iteration
     solution = np.zeros(matrix.shape[1])
     for _ in range(iterations):
         solution, _ = nnls(matrix * weights[:, None], target * weights)
-        weights = 1.0 / np.sqrt(np.maximum(np.abs(matrix @ solution - target), 0.5))
+        weights = 1.0 / np.sqrt(np.maximum(np.abs(matrix @ solution - target), floor))
     return solution
 
 
@@ -244,59 +318,82 @@ def hls4ml_dsp_rule(spec) -> int:
     return total
 
 
-def cross_validate(designs: list[dict], base: EstimatorCoefficients) -> dict:
-    """Leave-one-network-out: refit without every design of a network, predict that network's designs."""
-    errors = {"lut": [], "ff": [], "dsp": [], "latency": [], "hls4ml_dsp": [], "dense_latency": []}
-    per_design = []
-    for network in sorted({d["network"] for d in designs}):
-        training = [d for d in designs if d["network"] != network]
-        coefficients = fit(training, base)
-        for design in (d for d in designs if d["network"] == network):
-            tool = design["spec"].hls_tool
-            if tool not in coefficients.tools:
-                continue
-            report = estimate_design(design["spec"], coefficients=coefficients)
-            predicted = report.totals
-            for layer, row in zip(design["spec"].layers, report.layers, strict=False):
-                if isinstance(layer, DenseSpec):
-                    truth_cycles = design["layers"][layer.name]["latency_cycles_max"]
-                    errors["dense_latency"].append(abs(row.latency_cycles - truth_cycles))
+def _relative(predicted: float, truth: float) -> float:
+    return abs(predicted - truth) / max(truth, 1)
+
+
+def summarize(rows: list[dict], dense_rows_: list[dict]) -> dict:
+    """Medians and hit rates of per-design and per-dense-layer errors (the acceptance quantities)."""
+    if not rows:
+        return {}
+    summary = {"n_designs": len(rows)}
+    for quantity in ("lut", "ff", "dsp"):
+        summary[f"median_relative_error_{quantity}"] = round(
+            statistics.median(_relative(*row[quantity]) for row in rows), 4
+        )
+    summary["fraction_bram_exact"] = round(
+        float(np.mean([row["bram"][0] == row["bram"][1] for row in rows])), 4
+    )
+    summary["fraction_ii_exact"] = round(float(np.mean([row["ii"][0] == row["ii"][1] for row in rows])), 4)
+    latency_errors = [abs(row["latency"][0] - row["latency"][1]) for row in rows]
+    summary["median_absolute_error_latency_cycles"] = statistics.median(latency_errors)
+    summary["fraction_latency_within_2_cycles"] = round(float(np.mean(np.array(latency_errors) <= 2)), 4)
+    if dense_rows_:
+        layer_errors = np.array([abs(row["latency"][0] - row["latency"][1]) for row in dense_rows_])
+        summary["n_dense_layers"] = len(dense_rows_)
+        summary["fraction_dense_layer_latency_within_2_cycles"] = round(float(np.mean(layer_errors <= 2)), 4)
+        summary["median_relative_error_dense_layer_ff"] = round(
+            statistics.median(_relative(*row["ff"]) for row in dense_rows_), 4
+        )
+    return summary
+
+
+def cross_validate(designs: list[dict], base: EstimatorCoefficients, group: str = "repository") -> dict:
+    """Leave one ``group`` out (``repository`` or ``network``): refit without its designs, predict them.
+
+    Designs from one repository share their author's habits (types, pruning, tool, board), so
+    leaving a whole repository out is the honest test of a design nobody calibrated on.
+    """
+    per_design, per_layer = [], []
+    for held_out in sorted({d[group] for d in designs}):
+        coefficients = fit([d for d in designs if d[group] != held_out], base)
+        for design in (d for d in designs if d[group] == held_out):
+            spec = design["spec"]
+            report = estimate_design(spec, coefficients=coefficients)
             truth = design["total"]
-            row = {"id": design["id"], "network": network}
-            for quantity, key in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP")):
-                relative = abs(getattr(predicted, quantity) - truth[key]) / max(truth[key], 1)
-                errors[quantity].append(relative)
-                row[quantity] = (getattr(predicted, quantity), truth[key])
-            errors["latency"].append(abs(predicted.latency_cycles - truth["latency_cycles_max"]))
-            errors.setdefault(f"latency_{tool}", []).append(errors["latency"][-1])
-            errors.setdefault(f"ff_{tool}", []).append(errors["ff"][-1])
-            row["latency"] = (predicted.latency_cycles, truth["latency_cycles_max"])
-            rule = hls4ml_dsp_rule(design["spec"])
-            errors["hls4ml_dsp"].append(abs(rule - truth["DSP"]) / max(truth["DSP"], 1))
-            row["hls4ml_dsp"] = rule
-            per_design.append(row)
-    summary = {
-        "median_relative_error_lut": statistics.median(errors["lut"]),
-        "median_relative_error_ff": statistics.median(errors["ff"]),
-        "median_relative_error_dsp": statistics.median(errors["dsp"]),
-        "median_relative_error_dsp_hls4ml_rule": statistics.median(errors["hls4ml_dsp"]),
-        "median_absolute_error_latency_cycles": statistics.median(errors["latency"]),
-        "fraction_latency_within_2_cycles": float(np.mean(np.array(errors["latency"]) <= 2)),
-        "median_absolute_error_dense_layer_latency_cycles": statistics.median(errors["dense_latency"]),
-        "fraction_dense_layer_latency_within_2_cycles": float(
-            np.mean(np.array(errors["dense_latency"]) <= 2)
-        ),
-        "n_dense_layers": len(errors["dense_latency"]),
-        "n_designs": len(per_design),
-        **{
-            f"median_{'absolute_error_latency_cycles' if key.startswith('latency') else 'relative_error_ff'}_{key.split('_')[1]}": statistics.median(
-                values
+            for layer, row in zip(spec.layers, report.layers, strict=False):
+                if isinstance(layer, DenseSpec) and design["layers"].get(layer.name):
+                    layer_truth = design["layers"][layer.name]
+                    per_layer.append(
+                        {
+                            "id": design["id"],
+                            "era": spec.tool.era,
+                            "latency": (row.latency_cycles, layer_truth["latency_cycles_max"]),
+                            "ff": (row.ff, layer_truth["FF"]),
+                        }
+                    )
+            predicted = report.totals
+            per_design.append(
+                {
+                    "id": design["id"],
+                    "repository": design["repository"],
+                    "era": spec.tool.era,
+                    "tool": spec.hls_tool,
+                    "lut": (predicted.lut, truth["LUT"]),
+                    "ff": (predicted.ff, truth["FF"]),
+                    "dsp": (predicted.dsp, truth["DSP"]),
+                    "bram": (predicted.bram_18k, truth["BRAM_18K"]),
+                    "latency": (predicted.latency_cycles, truth["latency_cycles_max"]),
+                    "ii": (predicted.ii, truth["ii_max"]),
+                    "hls4ml_dsp": hls4ml_dsp_rule(spec),
+                }
             )
-            for key, values in errors.items()
-            if key.startswith(("latency_", "ff_"))
-        },
-    }
-    return {"summary": summary, "designs": per_design}
+    result = {"summary": {"all": summarize(per_design, per_layer)}, "designs": per_design}
+    for era in sorted({row["era"] for row in per_design}):
+        result["summary"][era] = summarize(
+            [row for row in per_design if row["era"] == era], [row for row in per_layer if row["era"] == era]
+        )
+    return result
 
 
 def stream_sanity_check(reports_dir: Path, coefficients: EstimatorCoefficients) -> dict:
@@ -337,30 +434,40 @@ def stream_sanity_check(reports_dir: Path, coefficients: EstimatorCoefficients) 
     }
 
 
+def error_bands(validation: dict) -> dict:
+    """``{era or 'all': {quantity: median relative error}}``: the +- band printed beside each total."""
+    return {
+        scope: {quantity: values[f"median_relative_error_{quantity}"] for quantity in ("lut", "ff", "dsp")}
+        for scope, values in validation["summary"].items()
+        if values
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=Path, default=ROOT.parent / "shared" / "synth_reports")
     parser.add_argument("--output", type=Path, default=DEFAULT_COEFFICIENTS_PATH)
     parser.add_argument("--cross-validate", action="store_true", help="print the CV table, write nothing")
+    parser.add_argument("--group", choices=("repository", "network"), default="repository")
     arguments = parser.parse_args()
     designs = load_calibration_set(arguments.reports)
     base = EstimatorCoefficients()
-    validation = cross_validate(designs, base)
+    validation = cross_validate(designs, base, arguments.group)
     for row in validation["designs"]:
         print(row)
-    for key, value in validation["summary"].items():
-        print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
-    coefficients = fit(designs, base)
-    print("design 60 (io_stream) sanity check:", stream_sanity_check(arguments.reports, coefficients))
+    for scope, values in validation["summary"].items():
+        print(scope, values)
     if arguments.cross_validate:
         return
+    coefficients = fit(designs, base)
     coefficients = replace(
         coefficients,
         calibration={
             "designs": len(designs),
-            "source": "shared/synth_reports (Vivado HLS 2019.2/2020.1, Vitis HLS 2021.1 C-synthesis)",
-            "cross_validation": "leave-one-network-out",
-            **{key: round(value, 4) for key, value in validation["summary"].items()},
+            "source": "shared/synth_reports: 56 dense designs, Vivado HLS 2019.2/2020.1, Vitis HLS 2021.1-2025.2",
+            "cross_validation": f"leave-one-{arguments.group}-out",
+            "summary": validation["summary"],
+            "error_bands": error_bands(validation),
         },
     )
     print("wrote", save_coefficients(coefficients, arguments.output))

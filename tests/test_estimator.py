@@ -229,8 +229,8 @@ def test_io_stream_adds_fifo_memory_and_cycles():
         )
 
     parallel, stream = estimate_design(design("io_parallel")), estimate_design(design("io_stream"))
-    assert [row.name for row in stream.layers] == ["fc1", "relu1", "fc1_fifo"]
-    fifo = stream.layers[-1]
+    assert [row.name for row in stream.layers][:3] == ["fc1", "relu1", "fc1_fifo"]
+    fifo = stream.layers[2]
     assert fifo.lut >= 8 * 16 and fifo.bram_18k == 0
     assert (
         stream.totals.lut > parallel.totals.lut
@@ -249,12 +249,14 @@ def test_dense_latency_on_the_calibration_set(synth_reports_dir):
     truth = yaml.safe_load((synth_reports_dir / "ground_truth.yaml").read_text())
     within, total = 0, 0
     for entry in truth["designs"]:
+        if entry.get("model", {}).get("family") == "cnn":
+            continue
         if not (synth_reports_dir / entry["dir"] / "firmware" / "parameters.h").is_file():
             continue
         design = read_hls_project(
             synth_reports_dir / entry["dir"],
             clock_period_ns=float(entry["clock_target_ns"]),
-            hls_tool="vitis" if "Vitis" in entry["tool"]["name"] else "vivado",
+            hls_tool=f"{entry['tool']['name'].split()[0]}-{entry['tool']['version']}",
             part=entry["part"],
         )
         rows = {row.name: row for row in estimate_design(design).layers}

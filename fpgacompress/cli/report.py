@@ -40,7 +40,20 @@ STDOUT = Path("-")
     "--clock-period-ns", type=float, help="Target clock period (default: the project's or board's)."
 )
 @click.option(
-    "--hls-tool", type=click.Choice(["vivado", "vitis"]), help="HLS tool to model (default: project backend)."
+    "--hls-tool",
+    metavar="FAMILY-VERSION",
+    help="HLS tool and version to model, e.g. vitis-2024.1, vitis-2021.1, vivado-2019.2 (default: the version "
+    "in the project's synthesis report, else its backend, else vitis-2024.1).",
+)
+@click.option(
+    "--tmux",
+    type=click.IntRange(min=1),
+    help="Time-multiplexing period: the verdict also checks II <= clock x TMUX x 25 ns.",
+)
+@click.option(
+    "--latency-budget-ns",
+    type=click.FloatRange(min=0, min_open=True),
+    help="The verdict also checks the latency.",
 )
 @click.option(
     "--multiplier-binding",
@@ -71,6 +84,8 @@ def report(
     io_type,
     clock_period_ns,
     hls_tool,
+    tmux,
+    latency_budget_ns,
     multiplier_binding,
     json_path,
     markdown_path,
@@ -84,7 +99,9 @@ def report(
             )
     from rich.console import Console
 
+    from ..errors import ModelError
     from ..estimation import estimate
+    from ..estimation.estimator import with_budgets
     from ..estimation.render import rich_table, to_markdown, write_json, write_markdown, write_png
     from ..reports import find_csynth_report, read_csynth_report
 
@@ -93,28 +110,39 @@ def report(
         from ..model_io import load_model
 
         source = load_model(project_or_model, weights_path)  # safe loading, every model format
-    estimated = estimate(
-        source,
-        board=board,
-        reuse_factor=reuse_factor,
-        strategy=strategy,
-        io_type=io_type,
-        clock_period_ns=clock_period_ns,
-        hls_tool=hls_tool,
-        multiplier_binding=multiplier_binding,
-    )
+    synthesized = project_or_model.is_dir() and find_csynth_report(project_or_model) is not None
+    note = ""
+    try:
+        estimated = estimate(
+            source,
+            board=board,
+            reuse_factor=reuse_factor,
+            strategy=strategy,
+            io_type=io_type,
+            clock_period_ns=clock_period_ns,
+            hls_tool=hls_tool,
+            multiplier_binding=multiplier_binding,
+            tmux=tmux,
+            latency_budget_ns=latency_budget_ns,
+        )
+    except ModelError as error:
+        if not synthesized:
+            raise
+        # A synthesized project the estimator cannot model (convolutions, no firmware): its own
+        # report is still the answer.
+        estimated, note = None, f"no estimate: {error}"
     primary, comparison = estimated, None
-    if (
-        project_or_model.is_dir()
-        and find_csynth_report(project_or_model) is not None
-        and reuse_factor is None
-        and strategy is None
-        and io_type is None
-    ):
-        primary, comparison = read_csynth_report(project_or_model, board=board or ""), estimated
+    if synthesized and reuse_factor is None and strategy is None and io_type is None:
+        csynth = read_csynth_report(project_or_model, board=board or "")
+        primary, comparison = with_budgets(csynth, tmux=tmux, latency_budget_ns=latency_budget_ns), estimated
     to_stdout = STDOUT in (json_path, markdown_path)
     console = Console(stderr=to_stdout)  # with '-', standard output carries only the JSON / Markdown
     console.print(rich_table(primary, comparison))
+    bands = (comparison or primary).uncertainty_line if (comparison or primary) is not None else ""
+    if bands:
+        console.print(f"estimate: {bands}")
+    if note:
+        console.print(note)
     console.print(primary.verdict)
     if json_path == STDOUT:
         payload = {"report": primary.to_dict()}

@@ -8,7 +8,7 @@ and Vitis HLS schedule and register differently.
 
 Example:
     >>> coefficients = load_coefficients()
-    >>> coefficients.tools["vitis"]["dense_lut"]["accumulate_bits"] > 0
+    >>> coefficients.tools["vitis-2021"]["dense_lut"]["accumulate_bits"] > 0
     True
 """
 
@@ -33,7 +33,8 @@ class EstimatorCoefficients:
     Attributes:
         dsp_min_csd_digits: A constant with at least this many CSD digits is a DSP candidate.
         auto_dsp_min_input_bits: With ``auto`` binding, products of narrower inputs stay in LUTs.
-        tools: ``{tool: {quantity: {feature: coefficient}}}`` for tool in ``vivado``/``vitis``.
+        tools: ``{era: {quantity: {feature: coefficient}}}`` for each HLS tool era
+            (``vivado``, ``vitis-2021``, ``vitis-2024``; see :mod:`.hls_tools`).
         calibration: Provenance and cross-validated errors of the fit (for reports, not used to predict).
     """
 
@@ -42,20 +43,35 @@ class EstimatorCoefficients:
     tools: dict = field(default_factory=dict)
     calibration: dict = field(default_factory=dict)
 
-    def model(self, tool: str, quantity: str) -> dict[str, float]:
-        """The model of ``quantity`` for ``tool``.
+    def model(self, era: str, quantity: str) -> dict[str, float]:
+        """The model of ``quantity`` for the HLS tool era ``era`` (``vivado``, ``vitis-2021``, ``vitis-2024``).
 
-        When the calibration set had no example of that quantity for this tool (a softmax under
-        Vivado HLS once a network is left out), the other tool's model stands in: same device
-        physics, different scheduler, better than predicting zero. Empty when no tool has it.
+        When the calibration set had no example of that quantity for this era (a softmax under
+        Vivado HLS once a network is left out, a whole era once its repository is left out), the
+        nearest era's model stands in (:data:`~.hls_tools.ERA_FALLBACK`): same device physics,
+        another scheduler, better than predicting zero. Empty when no era has it.
         """
-        if tool not in self.tools:
+        from .hls_tools import ERA_FALLBACK
+
+        if era not in ERA_FALLBACK:
             raise ConfigError(
-                f"No estimator coefficients for HLS tool {tool!r}. Available: {', '.join(sorted(self.tools))}."
+                f"No estimator coefficients for HLS tool era {era!r}. Known eras: {', '.join(sorted(ERA_FALLBACK))}."
             )
-        if quantity in self.tools[tool]:
-            return self.tools[tool][quantity]
-        return next((models[quantity] for models in self.tools.values() if quantity in models), {})
+        for candidate in (era, *ERA_FALLBACK[era], "all"):
+            if quantity in self.tools.get(candidate, {}):
+                return self.tools[candidate][quantity]
+        return {}
+
+    def error_band(self, quantity: str, era: str | None = None) -> float | None:
+        """The cross-validated relative error band of a total (``lut``, ``ff``, ``dsp``), or None if unknown.
+
+        The median relative error of leave-one-repository-out predictions for ``era`` when it was
+        measured there, else over all designs.
+        """
+        bands = self.calibration.get("error_bands", {})
+        if era is not None and quantity in bands.get(era, {}):
+            return bands[era][quantity]
+        return bands.get("all", {}).get(quantity)
 
 
 def load_coefficients(path=None) -> EstimatorCoefficients:

@@ -17,17 +17,28 @@ import math
 from pathlib import Path
 
 from .coefficients import EstimatorCoefficients, load_coefficients
+from .constness import fold_constants
 from .hardware_model import count_dense
+from .hls_tools import DEFAULT_HLS_TOOL
 from .layers import DenseSpec, DesignSpec, LayerSpec
 from .report import LayerResources, ResourceReport
 from .streams import stream_fifos
-from .timing import device_speed_factor, elementwise_latency_cycles, schedule_dense, usable_period_ns
+from .timing import (
+    device_speed_factor,
+    dsp_port_bits,
+    elementwise_latency_cycles,
+    schedule_dense,
+    schedule_register_bits,
+    usable_period_ns,
+)
 
 __all__ = [
     "estimate",
     "estimate_design",
     "layer_features",
     "design_glue_features",
+    "design_register_features",
+    "with_budgets",
     "TABLE_FUNCTIONS",
     "LUT_PER_MULTIPLIER_BIT",
 ]
@@ -56,28 +67,16 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
     # Cycles of fixed logic scale with its delay (device speed) over the usable clock period.
     per_ns = device_speed_factor(design.part) / usable_period_ns(design.clock_period_ns)
     if isinstance(layer, DenseSpec):
-        counts = count_dense(layer, coefficients, design.multiplier_binding)
-        timing = schedule_dense(layer, counts, design, coefficients.model(design.hls_tool, "dense_timing"))
-        # The resource strategy loops over the same registers for reuse_factor cycles: only its loop
-        # body's pipeline depth holds data, not the whole latency.
-        resource_loop = layer.strategy == "resource" and layer.reuse_factor > 1
-        pipeline_cycles = timing.latency_cycles - (timing.serial_cycles if resource_loop else 0)
-        tree_cycles = max(0, pipeline_cycles - timing.multiply_stages)
-        tree_registers = min(1.0, tree_cycles / max(counts.adder_tree_levels, 1))
-        registered = 1.0 if pipeline_cycles > 0 else 0.0
+        counts = count_dense(layer, coefficients, design.multiplier_binding, dsp_port_bits(design.part))
+        timing = schedule_dense(layer, counts, design, coefficients.model(design.tool.era, "dense_timing"))
         return {
             "kind": "dense",
             "dsp": counts.dsp_products,
             "bram_18k": counts.weight_bram_18k,
             "reuse_factor": layer.reuse_factor,
             "lut": {"shift_add_bits": counts.shift_add_bits, "accumulate_bits": counts.accumulate_bits},
-            # Registers = pipeline stages x datapath width: the adder tree's registered levels, the
-            # products when the multipliers end a stage, the outputs held over the layer's latency.
-            "ff": {
-                "registered_accumulate_bits": counts.accumulate_bits * tree_registers * registered,
-                "registered_product_bits": counts.product_bits * min(timing.multiply_stages, 2) * registered,
-                "output_bits_cycles": layer.n_out * layer.accum_type.width * pipeline_cycles,
-            },
+            # Registers = the bits the schedule holds at each cycle boundary (timing.schedule_register_bits).
+            "ff": {"schedule_bits": schedule_register_bits(layer, counts, timing)},
             "latency": {},
             "timing": timing,
             "fixed_lut": round(LUT_PER_MULTIPLIER_BIT * counts.general_multiplier_bits),
@@ -89,7 +88,7 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
         tables = 2 if layer.function == "softmax" else 1
         blocks_per_table = math.ceil(layer.table_size * 18 / _BRAM_18K_BITS)
         # Vivado HLS reads each table through both BRAM ports; Vitis HLS gives each element its own port.
-        copies = layer.n_in if design.hls_tool == "vitis" else math.ceil(layer.n_in / 2) + (tables - 1)
+        copies = layer.n_in if design.tool.family == "vitis" else math.ceil(layer.n_in / 2) + (tables - 1)
         return {
             "kind": "table",
             "dsp": 0 if fabric or layer.function != "softmax" else layer.n_in,
@@ -116,7 +115,13 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
         "dsp": 0,
         "bram_18k": 0,
         "reuse_factor": 1,
-        "lut": {"elementwise_bits": element_bits},
+        # A ReLU is a mux per output bit; the dropped high bits of a narrower (saturating) result
+        # add a comparison per bit: the cost follows the result's width, not the input's.
+        "lut": {
+            "result_bits": layer.n_in * layer.result_type.width,
+            "saturate_bits": layer.n_in
+            * max(0, layer.input_type.integer_bits - layer.result_type.integer_bits),
+        },
         "ff": {"elementwise_bits": element_bits},
         "latency": {},
         "timing": None,
@@ -126,7 +131,7 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
 
 
 def _layer_row(layer: LayerSpec, design: DesignSpec, coefficients: EstimatorCoefficients) -> LayerResources:
-    tool = design.hls_tool
+    tool = design.tool.era
     features = layer_features(layer, design, coefficients)
     kind = features["kind"]
     timing = features["timing"]
@@ -165,7 +170,30 @@ def design_glue_features(design: DesignSpec, rows) -> dict[str, float]:
         if isinstance(layer, DenseSpec) and row.ii == 1
     )
     boundaries = max(0, len(rows) - 1)
-    return {"layer_boundaries": float(boundaries), "pipelined_dense": float(pipelined_dense), "constant": 1.0}
+    # A design whose every layer is combinational (a slow clock) has no pipeline to register.
+    registered = 1.0 if any(row.latency_cycles > 0 for row in rows) else 0.0
+    return {
+        "layer_boundaries": float(boundaries) * registered,
+        "pipelined_dense": float(pipelined_dense) * registered,
+        "constant": registered,
+    }
+
+
+def design_register_features(design: DesignSpec) -> dict[str, float]:
+    """Features of the flip-flops the top function adds: each layer's output held between calls.
+
+    The csynth per-layer rows exclude the top function's own registers; in every report they are
+    close to one register per bit of each layer's output (``layer_output_bits``) plus the input.
+    """
+    output_bits = 0
+    for layer in design.layers[:-1]:
+        if isinstance(layer, DenseSpec):
+            output_bits += layer.n_out * layer.result_type.width
+        else:
+            output_bits += layer.n_in * layer.result_type.width
+    first = design.layers[0]
+    input_bits = first.n_in * first.input_type.width
+    return {"layer_output_bits": float(output_bits), "input_bits": float(input_bits)}
 
 
 def estimate_design(
@@ -180,14 +208,20 @@ def estimate_design(
     as a row of its own, and the dataflow design accepts a new input every ``max(layer II) + 1`` cycles.
     """
     coefficients = coefficients or load_coefficients()
+    design = fold_constants(design)
     rows = [_layer_row(layer, design, coefficients) for layer in design.layers]
     fifos = stream_fifos(design)
-    design_model = coefficients.model(design.hls_tool, "design_latency")
+    design_model = coefficients.model(design.tool.era, "design_latency")
     total_latency = sum(row.latency_cycles for row in rows) + round(
         _predict(design_model, design_glue_features(design, rows))
     )
     streaming = any(layer.io_type == "io_stream" for layer in design.layers)
     rows += list(fifos)
+    top_ff = round(
+        _predict(coefficients.model(design.tool.era, "design_ff"), design_register_features(design))
+    )
+    if top_ff > 0:
+        rows.append(LayerResources(name="top", dsp=0, lut=0, ff=top_ff, bram_18k=0, latency_cycles=0, ii=1))
     totals = LayerResources(
         name="total",
         dsp=sum(row.dsp for row in rows),
@@ -205,7 +239,37 @@ def estimate_design(
         clock_period_ns=design.clock_period_ns,
         source="estimate",
         available=available,
+        uncertainty=_uncertainty(coefficients, design.tool.era),
+        hls_tool=design.hls_tool,
     )
+
+
+def _uncertainty(coefficients: EstimatorCoefficients, era: str) -> dict | None:
+    """The cross-validated error bands of this era's estimates (all designs' when the era has none)."""
+    summary = coefficients.calibration.get("summary", {})
+    scope = summary.get(era) or summary.get("all")
+    if not scope:
+        return None
+    bands = {name: scope[f"median_relative_error_{name}"] for name in ("lut", "ff", "dsp")}
+    bands["latency_cycles"] = scope["median_absolute_error_latency_cycles"]
+    return bands
+
+
+def with_budgets(report: ResourceReport, *, tmux: int | None = None, latency_budget_ns: float | None = None):
+    """``report`` with the LHC timing budgets its verdict checks: II <= clock x TMUX x 25 ns, latency <= budget.
+
+    Example:
+        >>> with_budgets(report, tmux=6).max_initiation_interval  # 200 MHz: 6 x 25 ns = 30 cycles
+        30
+    """
+    from ..boards import max_initiation_interval
+
+    changes = {}
+    if tmux is not None and report.clock_period_ns > 0:
+        changes["max_initiation_interval"] = max_initiation_interval(1000.0 / report.clock_period_ns, tmux)
+    if latency_budget_ns is not None and report.clock_period_ns > 0:
+        changes["latency_budget_cycles"] = math.floor(latency_budget_ns / report.clock_period_ns + 1e-9)
+    return dataclasses.replace(report, **changes) if changes else report
 
 
 def _board_capacity(board) -> tuple[str, dict | None]:
@@ -229,6 +293,8 @@ def estimate(
     multiplier_binding: str = "auto",
     default_precision: str = "ap_fixed<16,6>",
     coefficients: EstimatorCoefficients | None = None,
+    tmux: int | None = None,
+    latency_budget_ns: float | None = None,
 ) -> ResourceReport:
     """Estimate resources of an hls4ml project folder, a saved model file, or an in-memory Keras model.
 
@@ -240,10 +306,14 @@ def estimate(
         strategy: Override every dense layer's strategy (``latency`` or ``resource``).
         io_type: Override the design's io_type (``io_parallel`` or ``io_stream``).
         clock_period_ns: Target clock (default: the project's, else the board's, else 5 ns).
-        hls_tool: ``vivado`` or ``vitis`` (default: the project's backend, else ``vitis``).
+        hls_tool: HLS tool and version, ``vitis-2024.1`` or ``vivado-2019.2`` (default: the version in
+            the project's C-synthesis report, else its backend's family, else
+            :data:`~fpgacompress.estimation.hls_tools.DEFAULT_HLS_TOOL`).
         multiplier_binding: ``auto``, ``dsp`` or ``fabric``.
         default_precision: Types for float Keras layers (QKeras layers carry their own).
         coefficients: Calibrated coefficients (default: the shipped file).
+        tmux: Time-multiplexing period: the verdict checks II <= clock x TMUX x 25 ns.
+        latency_budget_ns: The verdict checks the latency against it.
 
     Raises:
         ModelError: for a path that is neither an hls4ml project nor a readable model.
@@ -262,20 +332,36 @@ def estimate(
             multiplier_binding=multiplier_binding,
         )
     else:
-        from .keras_reader import read_keras_model
+        from .model_reader import _ConversionFailed, read_model_as_built
 
-        design = read_keras_model(
-            project_or_model,
-            clock_period_ns=clock_period_ns or (board.clock_period_ns if board is not None else 5.0),
-            hls_tool=hls_tool or "vitis",
-            multiplier_binding=multiplier_binding,
-            default_precision=default_precision,
-            reuse_factor=reuse_factor or 1,
-        )
+        try:
+            # One description of the design: the project `build` would write, read like any project.
+            design = read_model_as_built(
+                project_or_model,
+                board=board,
+                reuse_factor=reuse_factor,
+                strategy=strategy,
+                io_type=io_type,
+                clock_period_ns=clock_period_ns,
+                hls_tool=hls_tool,
+                multiplier_binding=multiplier_binding,
+            )
+        except _ConversionFailed:
+            from .keras_reader import read_keras_model
+
+            design = read_keras_model(
+                project_or_model,
+                clock_period_ns=clock_period_ns or (board.clock_period_ns if board is not None else 5.0),
+                hls_tool=hls_tool or DEFAULT_HLS_TOOL,
+                multiplier_binding=multiplier_binding,
+                default_precision=default_precision,
+                reuse_factor=reuse_factor or 1,
+            )
     design = design.with_settings(reuse_factor=reuse_factor, strategy=strategy, io_type=io_type)
     if not design.part and board is not None:
         from ..boards import load_board
 
         # The board's device sets the speed of every delay (an UltraScale+ is faster than a Zynq-7000).
         design = dataclasses.replace(design, part=load_board(board).part)
-    return estimate_design(design, board=board, coefficients=coefficients)
+    report = estimate_design(design, board=board, coefficients=coefficients)
+    return with_budgets(report, tmux=tmux, latency_budget_ns=latency_budget_ns)

@@ -36,7 +36,7 @@ from .coefficients import EstimatorCoefficients
 from .fixed_point import csd_digit_counts
 from .layers import DenseSpec
 
-__all__ = ["DenseCounts", "count_dense", "multiplier_limit", "rom_bram_18k"]
+__all__ = ["DenseCounts", "count_dense", "multiplier_limit", "rom_bram_18k", "slices_per_product"]
 
 
 @dataclass(frozen=True)
@@ -95,19 +95,37 @@ def multiplier_limit(n_in: int, n_out: int, n_zeros: int, reuse_factor: int) -> 
 
 def _odd_part_bits(integers: np.ndarray) -> np.ndarray:
     """Significant bits of ``|c|`` once its trailing zeros (free shifts) are removed."""
+    values, inverse = np.unique(integers, return_inverse=True)  # a few hundred distinct weights at most
+    return _odd_part_bits_of(values)[inverse].reshape(np.shape(integers))
+
+
+def _odd_part_bits_of(integers: np.ndarray) -> np.ndarray:
     magnitude = np.abs(integers)
     lowest_set_bit = magnitude & -magnitude
     odd = np.where(magnitude > 0, magnitude // np.maximum(lowest_set_bit, 1), 0)
     return np.where(odd > 0, np.floor(np.log2(np.maximum(odd, 1))).astype(np.int64) + 1, 0)
 
 
-def count_dense(layer: DenseSpec, coefficients: EstimatorCoefficients, binding: str) -> DenseCounts:
+def slices_per_product(input_bits: int, weight_bits: int, ports: tuple[int, int] = (27, 18)) -> int:
+    """DSP slices one product takes: 1 when the operands fit the slice's ports, else 2 (a 28-32-bit operand).
+
+    A DSP48E2 multiplies 27 x 18 bits (DSP48E1: 25 x 18); a wider product is split over two
+    slices (the high partial product cascaded into the second one).
+    """
+    wide, narrow = max(input_bits, weight_bits), min(input_bits, weight_bits)
+    return 1 if wide <= ports[0] and narrow <= ports[1] else 2
+
+
+def count_dense(
+    layer: DenseSpec, coefficients: EstimatorCoefficients, binding: str, dsp_ports: tuple[int, int] = (27, 18)
+) -> DenseCounts:
     """Count the DSPs, adder bits and tree depth of ``layer`` under a multiplier ``binding``.
 
     Args:
         layer: The dense layer with its exact weights and types.
         coefficients: Supplies the DSP binding thresholds.
         binding: ``auto``, ``dsp`` or ``fabric``.
+        dsp_ports: Operand widths of one DSP slice on the device (:func:`~.timing.dsp_port_bits`).
     """
     integers = layer.weight_integers
     nonzero = integers != 0
@@ -118,9 +136,10 @@ def count_dense(layer: DenseSpec, coefficients: EstimatorCoefficients, binding: 
         binding == "auto" and input_bits >= coefficients.auto_dsp_min_input_bits
     )
     wide_constant = csd_digits >= coefficients.dsp_min_csd_digits
-    multiplications = sum(
-        len(np.unique(row[mask])) for row, mask in zip(integers, wide_constant, strict=False)
-    )
+    # Distinct (input, weight value) pairs among the wide constants, counted in one pass.
+    rows, columns = np.nonzero(wide_constant)
+    span = 2 * int(np.abs(integers).max(initial=0)) + 1
+    multiplications = len(np.unique(rows * span + integers[rows, columns] + span // 2))
     nonzero_per_output = nonzero.sum(axis=0)
     deepest = int(nonzero_per_output.max()) if nonzero_per_output.size else 0
     levels = math.ceil(math.log2(deepest)) if deepest > 1 else 0
@@ -138,6 +157,9 @@ def count_dense(layer: DenseSpec, coefficients: EstimatorCoefficients, binding: 
     )
     shared = layer.reuse_factor > 1 and limit < constant_dsp
     dsp_products = min(constant_dsp, limit) if allowed_on_dsp else 0
+    dsp_products *= slices_per_product(
+        input_bits, int(_odd_part_bits(integers).max(initial=0)) + 1, dsp_ports
+    )
     lut_products = nonzero & ~wide_constant
     shift_add_widths = input_bits + _odd_part_bits(integers)
     shift_add_bits = int(((csd_digits - 1).clip(min=0) * shift_add_widths)[lut_products].sum())

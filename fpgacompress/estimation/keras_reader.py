@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .fixed_point import FixedPointType, parse_fixed_point
+from .hls_tools import DEFAULT_HLS_TOOL
 from .layers import DesignSpec
 
 __all__ = ["read_keras_model", "quantizer_type"]
@@ -34,7 +35,7 @@ def read_keras_model(
     model,
     *,
     clock_period_ns: float = 5.0,
-    hls_tool: str = "vitis",
+    hls_tool: str = DEFAULT_HLS_TOOL,
     multiplier_binding: str = "auto",
     default_precision: str = "ap_fixed<16,6>",
     reuse_factor: int = 1,

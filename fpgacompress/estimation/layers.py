@@ -14,19 +14,20 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
 
 from ..errors import ConfigError
 from .fixed_point import FixedPointType
+from .hls_tools import DEFAULT_HLS_TOOL, HlsTool, parse_hls_tool
 
 __all__ = ["DenseSpec", "ActivationSpec", "DesignSpec", "LayerSpec"]
 
 Strategy = Literal["latency", "resource"]
 IoType = Literal["io_parallel", "io_stream"]
 MultiplierBinding = Literal["auto", "dsp", "fabric"]
-HlsTool = Literal["vivado", "vitis"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,6 +43,7 @@ class DenseSpec:
         reuse_factor: Multiplications per multiplier (hls4ml ``ReuseFactor``).
         strategy: hls4ml ``Strategy``, lowercase.
         io_type: hls4ml ``IOType``.
+        result_type: Type of the layer's output (the accumulator's when not given).
     """
 
     name: str
@@ -52,8 +54,11 @@ class DenseSpec:
     reuse_factor: int = 1
     strategy: Strategy = "latency"
     io_type: IoType = "io_parallel"
+    result_type: FixedPointType | None = None
 
     def __post_init__(self) -> None:
+        if self.result_type is None:
+            object.__setattr__(self, "result_type", self.accum_type)
         if np.ndim(self.weights) != 2:
             raise ConfigError(
                 f"Layer {self.name!r}: weights must be a 2-D (n_in, n_out) kernel. "
@@ -72,7 +77,7 @@ class DenseSpec:
     def n_out(self) -> int:
         return int(np.shape(self.weights)[1])
 
-    @property
+    @cached_property
     def weight_integers(self) -> np.ndarray:
         """The kernel as the integers the firmware multiplies by (zeros are exact zeros)."""
         return self.weight_type.to_integers(self.weights)
@@ -115,16 +120,25 @@ class DesignSpec:
     Attributes:
         layers: Layers in dataflow order.
         clock_period_ns: Target clock period.
-        hls_tool: ``vivado`` (Vivado HLS) or ``vitis`` (Vitis HLS); they schedule differently.
+        hls_tool: The HLS tool and version, ``family-version`` (``vitis-2024.1``, ``vivado-2019.2``);
+            a bare family takes its default version. Tools and eras schedule differently.
         multiplier_binding: ``auto`` (the tool decides), ``dsp`` or ``fabric`` (``config_op mul -impl``).
         part: FPGA part number when known.
     """
 
     layers: tuple[LayerSpec, ...]
     clock_period_ns: float = 5.0
-    hls_tool: HlsTool = "vitis"
+    hls_tool: str = DEFAULT_HLS_TOOL
     multiplier_binding: MultiplierBinding = "auto"
     part: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hls_tool", str(parse_hls_tool(self.hls_tool)))
+
+    @property
+    def tool(self) -> HlsTool:
+        """The HLS tool as an object (family, version, era)."""
+        return parse_hls_tool(self.hls_tool)
 
     def with_reuse_factor(self, reuse_factor: int) -> DesignSpec:
         """The same design with every dense layer at ``reuse_factor`` (the CLI's ``--reuse-factor``)."""

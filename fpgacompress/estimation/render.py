@@ -69,6 +69,9 @@ def to_markdown(report: ResourceReport, comparison: ResourceReport | None = None
             "",
             "Utilization: " + ", ".join(f"{name} {percent:.1f}%" for name, percent in utilization.items()),
         ]
+    bands = (comparison if comparison is not None and comparison.uncertainty else report).uncertainty_line
+    if bands:
+        lines += ["", f"Estimate: {bands}."]
     lines += ["", report.verdict, ""]
     return "\n".join(lines)
 

@@ -27,6 +27,11 @@ _REMEDIES = {
 }
 
 
+def _short(value: int) -> str:
+    """``28512`` -> ``28.5k``: the precision an error band of tens of percent allows."""
+    return f"{value / 1000:.1f}k" if value >= 10000 else str(value)
+
+
 @dataclass(frozen=True)
 class LayerResources:
     """Resources and timing of one layer (or of the whole design for ``ResourceReport.totals``).
@@ -61,6 +66,11 @@ class ResourceReport:
         clock_period_ns: Target clock period.
         source: ``estimate`` or ``csynth``.
         available: Device totals per resource (``lut``, ``ff``, ``dsp``, ``bram_18k``), when known.
+        uncertainty: Cross-validated error band of each estimated total (``lut``/``ff``/``dsp`` as a
+            fraction, ``latency_cycles`` in cycles); None for a synthesis report.
+        hls_tool: The HLS tool and version modelled (``vitis-2024.1``), empty for a synthesis report.
+        max_initiation_interval: II budget in cycles (LHC: clock x TMUX x 25 ns), when given.
+        latency_budget_cycles: Latency budget in cycles, when given.
     """
 
     layers: tuple[LayerResources, ...]
@@ -69,6 +79,10 @@ class ResourceReport:
     clock_period_ns: float
     source: Literal["estimate", "csynth"]
     available: dict | None = None
+    uncertainty: dict | None = None
+    hls_tool: str = ""
+    max_initiation_interval: int | None = None
+    latency_budget_cycles: int | None = None
 
     @property
     def latency_ns(self) -> float:
@@ -86,10 +100,30 @@ class ResourceReport:
         }
 
     @property
+    def timing_violations(self) -> list[str]:
+        """Why the design is too slow for its budgets (empty when it meets them or none is given)."""
+        problems = []
+        if self.max_initiation_interval is not None and self.totals.ii > self.max_initiation_interval:
+            problems.append(
+                f"II {self.totals.ii} cycles exceeds the budget of {self.max_initiation_interval} "
+                "(raise the clock or TMUX, or lower the reuse factor)"
+            )
+        if self.latency_budget_cycles is not None and self.totals.latency_cycles > self.latency_budget_cycles:
+            problems.append(
+                f"latency {self.totals.latency_cycles} cycles exceeds the budget of {self.latency_budget_cycles} "
+                "(lower the reuse factor, use the latency strategy, or lengthen the clock period)"
+            )
+        return problems
+
+    @property
     def fits(self) -> bool | None:
-        """True when every resource is within the device, None when the device is unknown."""
+        """True when every resource is within the device and the II / latency budgets (when given)
+        are met; None when neither a device nor a budget is known."""
         utilization = self.utilization
-        return None if not utilization else all(percent <= 100.0 for percent in utilization.values())
+        budgets = self.max_initiation_interval is not None or self.latency_budget_cycles is not None
+        if not utilization and not budgets:
+            return None
+        return all(percent <= 100.0 for percent in utilization.values()) and not self.timing_violations
 
     @property
     def largest_consumer(self) -> tuple[str, str] | None:
@@ -102,19 +136,54 @@ class ResourceReport:
         return resource, layer.name
 
     @property
+    def uncertainty_line(self) -> str:
+        """Each estimated total with its cross-validated error band, e.g. ``LUT 28.5k +- 19 %``.
+
+        The bands are the leave-one-repository-out median errors of the calibration (relative for
+        resources, absolute cycles for latency): half of the designs nobody calibrated on landed
+        closer than that. Empty for a synthesis report.
+        """
+        if not self.uncertainty:
+            return ""
+        parts = []
+        for name in ("lut", "ff", "dsp"):
+            if name in self.uncertainty:
+                parts.append(
+                    f"{name.upper()} {_short(self.totals.get(name))} +- {100 * self.uncertainty[name]:.0f} %"
+                )
+        if "latency_cycles" in self.uncertainty:
+            parts.append(
+                f"latency {self.totals.latency_cycles} +- {self.uncertainty['latency_cycles']:g} cycles"
+            )
+        tool = f", {self.hls_tool}" if self.hls_tool else ""
+        return ", ".join(parts) + f" (leave-one-repository-out median errors{tool})"
+
+    @property
     def verdict(self) -> str:
-        """One sentence: fits or not, the largest consumer, and what would reduce it."""
+        """One sentence: fits or not (resources, II, latency), the largest consumer, and what would reduce it."""
         utilization = self.utilization
+        violations = self.timing_violations
         if not utilization:
+            if violations:
+                return "Too slow: " + "; ".join(violations) + "."
+            if self.fits:
+                return "Meets the II / latency budget; no device given: utilization unknown."
             return "No device given: utilization unknown (pass a board to get a fits / does-not-fit verdict)."
         resource, layer = self.largest_consumer
         percent = utilization[resource]
         where = (
             f"{resource.upper()} at {percent:.1f}% of {self.board or 'the device'}, mostly layer {layer!r}"
         )
-        if self.fits:
-            return f"Fits: the largest consumer is {where}."
-        return f"Does not fit: {where}; to reduce it, {_REMEDIES[resource]}."
+        if percent > 100.0:
+            verdict = f"Does not fit: {where}; to reduce it, {_REMEDIES[resource]}"
+            return verdict + ("; also " + "; ".join(violations) if violations else "") + "."
+        if violations:
+            return (
+                "Does not fit the timing: "
+                + "; ".join(violations)
+                + f". Resources fit: the largest consumer is {where}."
+            )
+        return f"Fits: the largest consumer is {where}."
 
     def to_dict(self) -> dict:
         """Plain numbers for JSON: layers, totals, utilization and verdict."""
@@ -129,4 +198,8 @@ class ResourceReport:
             "utilization_percent": self.utilization,
             "fits": self.fits,
             "verdict": self.verdict,
+            "uncertainty": self.uncertainty,
+            "hls_tool": self.hls_tool,
+            "max_initiation_interval": self.max_initiation_interval,
+            "latency_budget_cycles": self.latency_budget_cycles,
         }

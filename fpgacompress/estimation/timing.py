@@ -36,6 +36,8 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from .hardware_model import DenseCounts
 from .layers import DenseSpec, DesignSpec
 
@@ -48,12 +50,15 @@ __all__ = [
     "usable_period_ns",
     "schedule_dense",
     "elementwise_latency_cycles",
+    "schedule_register_bits",
+    "dsp_port_bits",
+    "fabric_logic_factor",
 ]
 
 CLOCK_UNCERTAINTY = 0.125
 """Fraction of the clock period Vivado HLS / Vitis HLS keep for routing (their default uncertainty)."""
 
-CHAINED_ACCUMULATION_PRODUCTS = {"vitis": 4096, "vivado": None}
+CHAINED_ACCUMULATION_PRODUCTS = {"vitis-2021": 4096, "vitis-2024": 4096, "vivado": None}
 """Products per layer above which the tool chains the sums instead of building a tree.
 
 Vitis HLS: observed between 2,192 (274x8, balanced: 9 cycles) and 10,976 (196x56, chained: 48
@@ -113,6 +118,24 @@ def device_speed_factor(part: str) -> float:
     return _REFERENCE_FMAX_MHZ / _DSP_FMAX_MHZ[(family, grade)]
 
 
+def fabric_logic_factor(part: str, timing: dict[str, float]) -> float:
+    """Extra factor on LUT / carry-chain delays of an UltraScale(+) part, beyond its DSP speed.
+
+    The DSP48 data-sheet ratio (:func:`device_speed_factor`) understates how much faster
+    UltraScale's CARRY8 adders and LUT routing are than 7-series' CARRY4: Vivado HLS at 5 ns fits a
+    whole 6-level adder tree in one cycle on a VU9P / U250 and one level per cycle on a Zynq-7020.
+    ``ultrascale_logic_factor`` (calibrated; 1.0 when absent) carries that difference.
+    """
+    if _family(part or "").startswith("ultrascale"):
+        return timing.get("ultrascale_logic_factor", 1.0)
+    return 1.0
+
+
+def dsp_port_bits(part: str) -> tuple[int, int]:
+    """Widest operands one DSP slice multiplies: 25 x 18 (DSP48E1, 7-series), 27 x 18 (DSP48E2, UltraScale(+))."""
+    return (25, 18) if _family(part or "") in ("7series", "virtex7") else (27, 18)
+
+
 def usable_period_ns(clock_period_ns: float, uncertainty: float = CLOCK_UNCERTAINTY) -> float:
     """The part of a clock period the scheduler may fill with logic delay."""
     return clock_period_ns * (1.0 - uncertainty)
@@ -128,6 +151,9 @@ class DenseTiming:
         multiply_stages: Cycles spent in the multipliers.
         adder_stages: Cycles spent in the adder tree (or chain).
         serial_cycles: Cycles the multiplier limit (reuse factor) or the reuse loop imposes, 0 if none.
+        multiplier_delay_ns: Delay of one product on this device (0 when unknown).
+        adder_delay_ns: Delay of one adder level on this device (0 when unknown).
+        period_ns: The usable clock period the schedule was cut into (0 when unknown).
     """
 
     latency_cycles: int
@@ -135,6 +161,9 @@ class DenseTiming:
     multiply_stages: int
     adder_stages: int
     serial_cycles: int
+    multiplier_delay_ns: float = 0.0
+    adder_delay_ns: float = 0.0
+    period_ns: float = 0.0
 
 
 def _stages(delay_ns: float, period_ns: float) -> int:
@@ -155,18 +184,19 @@ def schedule_dense(
     """
     period = usable_period_ns(design.clock_period_ns)
     speed = device_speed_factor(design.part)
-    adder_delay = (timing["adder_ns"] + timing["adder_per_bit_ns"] * layer.accum_type.width) * speed
+    logic = speed * fabric_logic_factor(design.part, timing)
+    adder_delay = (timing["adder_ns"] + timing["adder_per_bit_ns"] * layer.accum_type.width) * logic
     if counts.dsp_products:
         multiplier_delay = timing["multiplier_dsp_ns"] * speed
     elif counts.multiplications:
-        multiplier_delay = timing["multiplier_lut_ns"] * speed
+        multiplier_delay = timing["multiplier_lut_ns"] * logic
     else:
         multiplier_delay = adder_delay  # only shifts and shift-adds: one adder deep
     multiply_stages = _stages(multiplier_delay, period)
-    chain_limit = CHAINED_ACCUMULATION_PRODUCTS.get(design.hls_tool)
+    chain_limit = CHAINED_ACCUMULATION_PRODUCTS.get(design.tool.era)
     resource = layer.strategy == "resource" and layer.reuse_factor > 1
     if chain_limit is not None and layer.n_in * layer.n_out > chain_limit and not resource:
-        adder_stages = _stages(counts.deepest_sum * timing["chained_adder_ns"] * speed, period)
+        adder_stages = _stages(counts.deepest_sum * timing["chained_adder_ns"] * logic, period)
     else:
         levels_per_cycle = max(1, math.floor(period / adder_delay)) if adder_delay > 0 else 1
         adder_stages = math.ceil(counts.adder_tree_levels / levels_per_cycle)
@@ -177,7 +207,16 @@ def schedule_dense(
         # accumulation, then the cast of the accumulators.
         serial = layer.reuse_factor
         latency = round(serial + multiply_stages + 1 + overhead) + stream_cycles
-        return DenseTiming(max(1, latency), layer.reuse_factor, multiply_stages, 1, serial)
+        return DenseTiming(
+            max(1, latency),
+            layer.reuse_factor,
+            multiply_stages,
+            1,
+            serial,
+            multiplier_delay,
+            adder_delay,
+            period,
+        )
     parallel = multiply_stages + adder_stages + overhead - 1
     serial = 0
     latency = parallel
@@ -186,10 +225,13 @@ def schedule_dense(
         tail = timing["serial_tail_cycles"] + (DSP_PIPELINE_STAGES if counts.dsp_products else 0)
         latency = max(parallel, serial + tail)
     latency = max(0, round(latency)) + stream_cycles
-    ii = 1 if layer.reuse_factor == 1 else min(layer.reuse_factor, latency + 1)
+    # A shared multiplier is a pipeline of at least one stage: II = RF, or its latency + 1 if shorter.
+    ii = 1 if layer.reuse_factor == 1 else min(layer.reuse_factor, max(latency, 1) + 1)
     if layer.io_type == "io_stream":
         ii = max(ii, latency)  # a dataflow process is not pipelined across calls
-    return DenseTiming(latency, ii, multiply_stages, adder_stages, serial)
+    return DenseTiming(
+        latency, ii, multiply_stages, adder_stages, serial, multiplier_delay, adder_delay, period
+    )
 
 
 def elementwise_latency_cycles(design: DesignSpec, elementwise_ns: float) -> int:
@@ -199,3 +241,61 @@ def elementwise_latency_cycles(design: DesignSpec, elementwise_ns: float) -> int
     """
     delay = elementwise_ns * device_speed_factor(design.part)
     return max(0, _stages(delay, usable_period_ns(design.clock_period_ns)) - 1)
+
+
+def schedule_register_bits(layer: DenseSpec, counts: DenseCounts, timing: DenseTiming) -> int:
+    """Flip-flop bits the schedule of a dense layer holds: the live data at every cycle boundary.
+
+    Boundary ``k`` of the pipeline (``k = 1 .. latency``) registers what is in flight there: every
+    product (``input + weight`` bits; HLS pipelines a DSP product with fabric registers too) while
+    the multipliers run, then, ``levels_per_cycle`` adder levels further each cycle, every output's
+    remaining partial sums (``ceil(nonzeros / 2**level)`` of ``accum`` bits), and at the last
+    boundary the outputs. A layer scheduled in 0 cycles is combinational and holds nothing.
+
+    With a reuse factor the latency strategy issues the products over ``serial_cycles`` and holds
+    every one of them until the tree sums them; the resource strategy (``dense_resource``) instead
+    keeps ``block_factor`` products and the ``n_out`` accumulators of its reuse loop.
+    """
+    stream_cycles = 2 if layer.io_type == "io_stream" else 0  # reading and writing the streams
+    latency = timing.latency_cycles - stream_cycles
+    accum_bits = layer.accum_type.width
+    if latency <= 0:
+        return layer.n_out * accum_bits if stream_cycles else 0
+    outputs = layer.n_out * accum_bits
+    nonzero_per_output = (layer.weight_integers != 0).sum(axis=0)
+    product_width = layer.input_type.width + layer.weight_type.width
+    resource = layer.strategy == "resource" and layer.reuse_factor > 1
+    products = (counts.multiplier_limit if resource else counts.n_nonzero) * product_width
+    levels = counts.adder_tree_levels
+    levels_per_cycle = max(1, math.ceil(levels / max(1, timing.adder_stages))) if levels else 1
+    parallel_cycles = max(1, latency - timing.serial_cycles)
+    chain_ns = timing.multiplier_delay_ns + levels * timing.adder_delay_ns
+    bits = 0.0
+    if timing.serial_cycles:
+        # Products issued over the serial cycles wait in registers for the last one (or, in the
+        # resource strategy, one block of them is in flight beside the accumulators).
+        bits += products + outputs
+    if levels and timing.adder_stages > levels:
+        # Sums chained one after another (very large layers): the products wait in registers
+        # for their turn, each output keeps one running sum.
+        return int(round(bits + products + outputs))
+    for boundary in range(1, parallel_cycles + 1):
+        if boundary == parallel_cycles:
+            bits += outputs  # the layer's results are registered where it returns
+            continue
+        if timing.adder_delay_ns > 0 and chain_ns > 0:
+            # An inner register sits where the delay chain (product, then the adder levels) has
+            # reached after k of the layer's cycles.
+            elapsed = chain_ns * boundary / parallel_cycles
+            if elapsed < timing.multiplier_delay_ns:
+                bits += products
+                continue
+            level = min(levels, int((elapsed - timing.multiplier_delay_ns) / timing.adder_delay_ns) + 1)
+        elif boundary <= timing.multiply_stages:
+            bits += products
+            continue
+        else:
+            level = min(levels, (boundary - timing.multiply_stages) * levels_per_cycle)
+        partial_sums = float(np.ceil(nonzero_per_output / 2.0**level).sum())
+        bits += max(partial_sums, layer.n_out) * accum_bits
+    return int(round(bits))

@@ -110,30 +110,71 @@ def check_reuse_factor(model, reuse_factor: int) -> None:
             )
 
 
-def estimated_initiation_interval(reuse_factor: int) -> int:
-    """Initiation interval (cycles) of a layer-pipelined hls4ml MLP: one reuse factor.
+def estimated_initiation_interval(
+    reuse_factor: int,
+    model=None,
+    *,
+    strategy: str = "latency",
+    io_type: str = "io_parallel",
+    clock_mhz: float | None = None,
+    backend: str = "vitis",
+) -> int:
+    """Initiation interval (cycles) of the network: the estimator's II model, one for build and report.
 
-    hls4ml pipelines every Dense layer at ``II = reuse_factor`` in both strategies and io types,
-    and ReLU / softmax at II 1, so the network accepts a new input every ``reuse_factor`` cycles.
-    Synthesis reports the exact value.
+    With the model, the estimator (:func:`fpgacompress.estimation.estimate`) schedules every layer at
+    this reuse factor, strategy, io_type and clock: a pipelined io_parallel network accepts an input
+    every ``max(layer II)`` cycles (``reuse_factor``, or a layer's latency + 1 when shorter), an
+    io_stream dataflow network every ``max(layer II) + 1``, where a dense layer is not pipelined across
+    calls. Without the model (a recipe checked before training), the io_parallel bound
+    ``reuse_factor`` is all that is known.
     """
-    return reuse_factor
+    if model is None:
+        return reuse_factor
+    from ..errors import ModelError
+    from ..estimation import estimate
+
+    try:
+        report = estimate(
+            model,
+            reuse_factor=reuse_factor,
+            strategy=strategy,
+            io_type=io_type,
+            clock_period_ns=1000.0 / clock_mhz if clock_mhz else None,
+            hls_tool=backend,
+        )
+    except ModelError:
+        return reuse_factor  # a layer the estimator does not model: the io_parallel bound
+    return report.totals.ii
 
 
-def check_initiation_interval(reuse_factor: int, clock_mhz: float, tmux: int) -> int:
+def check_initiation_interval(
+    reuse_factor: int,
+    clock_mhz: float,
+    tmux: int,
+    model=None,
+    *,
+    strategy: str = "latency",
+    io_type: str = "io_parallel",
+    backend: str = "vitis",
+) -> int:
     """Refuse a design too slow for the bunch-crossing rate; return the budget in cycles.
+
+    The II is :func:`estimated_initiation_interval`'s (the estimator's model when ``model`` is given).
 
     Raises:
         BoardError: the estimated II exceeds ``clock_mhz x tmux x 25 ns``.
     """
     budget = max_initiation_interval(clock_mhz, tmux)
-    initiation_interval = estimated_initiation_interval(reuse_factor)
+    initiation_interval = estimated_initiation_interval(
+        reuse_factor, model, strategy=strategy, io_type=io_type, clock_mhz=clock_mhz, backend=backend
+    )
     if initiation_interval > budget:
         raise BoardError(
             f"Initiation interval {initiation_interval} cycles (reuse factor {reuse_factor}) exceeds the LHC budget "
-            f"of {budget} cycles at {clock_mhz:g} MHz with TMUX {tmux} (one input every {tmux} x 25 ns). "
+            f"of {budget} cycles at {clock_mhz:g} MHz with TMUX {tmux} (one input every {tmux} x 25 ns; estimated "
+            f"for {strategy}, {io_type}). "
             + (
-                f"Use a reuse factor <= {budget}, a higher clock, or a larger TMUX."
+                "Use a smaller reuse factor, io_parallel, a higher clock, or a larger TMUX."
                 if budget >= 1
                 else "That is less than one clock cycle per input, so no reuse factor fits: raise the clock "
                 "or TMUX."

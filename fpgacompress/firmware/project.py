@@ -168,7 +168,8 @@ def build(
     clock_mhz = config.clock_for(board_object.default_clock_mhz)
     check_supported_model(model)
     check_reuse_factor(model, config.reuse_factor)
-    max_ii = check_initiation_interval(config.reuse_factor, clock_mhz, config.tmux)
+    ii_settings = {"strategy": config.strategy, "io_type": config.io_type, "backend": config.backend}
+    max_ii = check_initiation_interval(config.reuse_factor, clock_mhz, config.tmux, model, **ii_settings)
     if input_quantizer_layer(model) is not None and config.input_precision is not None:
         raise ConfigError(
             f"input_precision={config.input_precision} conflicts with the model's input quantizer "
@@ -292,7 +293,14 @@ def _write_project(
         "clock_mhz": clock_mhz,
         "clock_period_ns": clock_period_ns,
         "tmux": config.tmux,
-        "estimated_initiation_interval": estimated_initiation_interval(config.reuse_factor),
+        "estimated_initiation_interval": estimated_initiation_interval(
+            config.reuse_factor,
+            model,
+            clock_mhz=clock_mhz,
+            strategy=config.strategy,
+            io_type=config.io_type,
+            backend=config.backend,
+        ),
         "max_initiation_interval": max_ii,
     }
     manifest = {

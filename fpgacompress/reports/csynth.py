@@ -26,7 +26,7 @@ from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidd
 from ..errors import ReportError
 from ..estimation.report import LayerResources, ResourceReport
 
-__all__ = ["CsynthModule", "parse_csynth_xml", "find_csynth_report", "read_csynth_report"]
+__all__ = ["CsynthModule", "parse_csynth_xml", "parse_csynth_rpt", "find_csynth_report", "read_csynth_report"]
 
 _CONFIG_PATTERN = re.compile(r"config(\d+)(?:_s|(?:_\d+)*)$")
 _LAYER_STRUCT_PATTERN = re.compile(r"//\s*(\S+)\s*\n\s*struct\s+\w*?config(\d+)\s*:")
@@ -123,6 +123,66 @@ def parse_csynth_xml(path) -> CsynthModule:
     )
 
 
+_RPT_CELLS = re.compile(r"^\s*\|(.*)\|\s*$")
+
+
+def _rpt_rows(lines: list[str], start: int) -> list[list[str]]:
+    rows = []
+    for line in lines[start:]:
+        match = _RPT_CELLS.match(line)
+        if match:
+            rows.append([cell.strip() for cell in match.group(1).split("|")])
+        elif rows and not line.strip().startswith("+"):
+            break
+    return rows
+
+
+def parse_csynth_rpt(path) -> CsynthModule:
+    """Read the totals of a top ``*_csynth.rpt`` (text report), for projects that kept no XML.
+
+    Raises:
+        ReportError: when the file lacks the summary tables of a Vivado/Vitis HLS csynth report.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError as error:
+        raise ReportError(f"C-synthesis report {str(path)!r} cannot be read ({error.strerror}).") from None
+    text = "\n".join(lines[:40])
+    top = re.search(r"HLS Report for '([^']+)'", text)
+    part = re.search(r"\* Target device:\s*(\S+)", text)
+    try:
+        clock_line = next(i for i, line in enumerate(lines) if re.match(r"\s*\|\s*Clock\s*\|", line))
+        latency_line = next(i for i, line in enumerate(lines) if "Latency (cycles)" in line)
+        area_line = next(i for i, line in enumerate(lines) if re.match(r"\s*\|\s*Name\s*\|\s*BRAM", line))
+    except StopIteration:
+        raise ReportError(
+            f"C-synthesis report {str(path)!r} lacks the timing, latency or utilization summary: "
+            "not a Vivado/Vitis HLS csynth report."
+        ) from None
+    clock = _rpt_rows(lines, clock_line)[1][1].split()[0]
+    latency = _rpt_rows(lines, latency_line)[-1]
+    header = _rpt_rows(lines, area_line)[0]
+    total = next(row for row in _rpt_rows(lines, area_line) if row[0] == "Total")
+    counts = {name.split("(")[0].strip(): _integer(value) for name, value in zip(header, total, strict=False)}
+    name = top.group(1) if top else path.name.removesuffix("_csynth.rpt")
+    return CsynthModule(
+        name=name,
+        part=part.group(1) if part else "",
+        clock_period_ns=float(clock),
+        resources=LayerResources(
+            name=name,
+            dsp=counts.get("DSP", counts.get("DSP48E", 0)),
+            lut=counts.get("LUT", 0),
+            ff=counts.get("FF", 0),
+            bram_18k=counts.get("BRAM_18K", 0),
+            latency_cycles=_integer(latency[1]),
+            ii=_integer(latency[5]) if len(latency) > 5 else 1,
+        ),
+        available={},
+    )
+
+
 def find_csynth_report(project_dir, top_name: str = "myproject") -> Path | None:
     """The top ``{top_name}_csynth.xml`` under an hls4ml project (None when synthesis never ran)."""
     project_dir = Path(project_dir)
@@ -132,6 +192,26 @@ def find_csynth_report(project_dir, top_name: str = "myproject") -> Path | None:
     candidates = sorted(
         project_dir.glob(f"**/syn/report/{top_name}_csynth.xml"), key=lambda p: (len(p.parts), p)
     )
+    if not candidates:
+        # Another hls4ml ProjectName: <Name>_prj/solution1/syn/report/<Name>_csynth.xml.
+        candidates = sorted(
+            (
+                path
+                for path in project_dir.glob("*_prj/*/syn/report/*_csynth.xml")
+                if path.name == f"{path.parents[3].name.removesuffix('_prj')}_csynth.xml"
+            ),
+            key=lambda p: (len(p.parts), p),
+        )
+    if not candidates:
+        # Only the text report was kept (some repositories commit no XML).
+        candidates = sorted(
+            project_dir.glob("*_prj/*/syn/report/*_csynth.rpt"), key=lambda p: (len(p.parts), p)
+        )
+        candidates = [
+            path
+            for path in candidates
+            if path.name == f"{path.parents[3].name.removesuffix('_prj')}_csynth.rpt"
+        ]
     return candidates[0] if candidates else None
 
 
@@ -162,7 +242,7 @@ def read_csynth_report(project_or_report, top_name: str = "myproject", board: st
             f"No {top_name}_csynth.xml under {str(path)!r}: run C synthesis first (hls4ml "
             "hls_model.build(csim=False, synth=True)), or pass the report file itself."
         )
-    top = parse_csynth_xml(top_path)
+    top = parse_csynth_rpt(top_path) if top_path.suffix == ".rpt" else parse_csynth_xml(top_path)
     project_dir = (
         path if path.is_dir() else top_path.parents[4] if len(top_path.parents) > 4 else top_path.parent
     )

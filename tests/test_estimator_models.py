@@ -1,0 +1,262 @@
+"""The estimator on today's HLS tools: reading real projects, tool versions, constants, wide products,
+error bands, II / latency verdicts, and the calibration not drifting (issue 12)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fpgacompress.errors import BoardError, ConfigError
+from fpgacompress.estimation import DenseSpec, DesignSpec, estimate, estimate_design, read_hls_project
+from fpgacompress.estimation.coefficients import load_coefficients
+from fpgacompress.estimation.constness import constant_inputs, fold_constants
+from fpgacompress.estimation.estimator import with_budgets
+from fpgacompress.estimation.fixed_point import parse_fixed_point
+from fpgacompress.estimation.hardware_model import slices_per_product
+from fpgacompress.estimation.hls_tools import DEFAULT_HLS_TOOL, parse_hls_tool
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# An HGQ-style project as hls4ml 1.x writes it: per-layer type names, an inlined quantizer cast
+# (h_quantize_t) between the input and the first dense layer, io_stream arrays, weights as wN.h,
+# Vivado's XilinxPart key and a C-synthesis report header naming the tool version.
+_DEFINES = """
+#define N_INPUT_1_1 4
+typedef nnet::array<ap_fixed<13,5>, 4*1> input_1_t;
+typedef ap_fixed<12,5> h_quantize_t;
+typedef ap_fixed<20,8> h_dense_accum_t;
+typedef nnet::array<ap_fixed<12,8>, 3*1> h_dense_t;
+typedef ap_fixed<9,4> h_dense_weight_t;
+typedef ap_fixed<20,8> h_dense_bias_t;
+typedef ap_uint<1> layer3_index;
+typedef nnet::array<ap_ufixed<10,6>, 3*1> re_lu_t;
+typedef ap_fixed<18,8> re_lu_table_t;
+"""
+_PARAMETERS = """
+// h_dense
+struct config3 : nnet::dense_config {
+    static const unsigned n_in = 4;
+    static const unsigned n_out = 3;
+    static const unsigned io_type = nnet::io_stream;
+    static const unsigned strategy = nnet::latency;
+    static const unsigned reuse_factor = 1;
+    typedef h_dense_accum_t accum_t;
+    typedef h_dense_bias_t bias_t;
+    typedef h_dense_weight_t weight_t;
+    typedef layer3_index index_t;
+};
+
+// re_lu
+struct ReLU_config6 : nnet::activ_config {
+    static const unsigned n_in = 3;
+    static const unsigned table_size = 1024;
+    static const unsigned io_type = nnet::io_stream;
+    typedef re_lu_table_t table_t;
+};
+"""
+_REPORT_HEADER = """
+
+================================================================
+== Vivado HLS Report for 'myproject'
+================================================================
+* Date:           Fri Sep 22 03:35:44 2023
+
+* Version:        2019.2 (Build 2704478 on Wed Nov 06 22:10:23 MST 2019)
+"""
+
+
+def _write_project(directory: Path) -> Path:
+    firmware = directory / "firmware"
+    (firmware / "weights").mkdir(parents=True)
+    (firmware / "defines.h").write_text(_DEFINES)
+    (firmware / "parameters.h").write_text(_PARAMETERS)
+    weights = ", ".join(str(value) for value in np.linspace(-1.5, 1.5, 12))
+    (firmware / "weights" / "w3.h").write_text(
+        f"#ifndef W3_H_\n#ifndef __SYNTHESIS__\nh_dense_weight_t w3[12];\n#else\n"
+        f"h_dense_weight_t w3[12] = {{{weights}}};\n#endif\n#endif\n"
+    )
+    (directory / "hls4ml_config.yml").write_text(
+        "Backend: Vivado\nClockPeriod: 5\nXilinxPart: xc7z020clg400-1\nProjectName: myproject\n"
+    )
+    report = directory / "myproject_prj" / "solution1" / "syn" / "report"
+    report.mkdir(parents=True)
+    (report / "myproject_csynth.rpt").write_text(_REPORT_HEADER)
+    return directory
+
+
+def test_reader_follows_type_names_stream_arrays_quantizer_casts_part_and_tool(tmp_path):
+    design = read_hls_project(_write_project(tmp_path / "prj"))
+    dense, relu = design.layers
+    assert str(dense.input_type) == "ap_fixed<12,5>"  # the inlined quantizer's cast, not input_1_t
+    assert str(dense.result_type) == "ap_fixed<12,8>" and str(dense.accum_type) == "ap_fixed<20,8>"
+    assert str(dense.weight_type) == "ap_fixed<9,4>" and dense.weights.shape == (4, 3)
+    assert str(relu.input_type) == "ap_fixed<12,8>" and str(relu.result_type) == "ap_ufixed<10,6>"
+    assert dense.io_type == relu.io_type == "io_stream"
+    assert design.part == "xc7z020clg400-1" and design.clock_period_ns == 5.0
+    assert design.hls_tool == "vivado-2019.2"  # from the report, not the default
+    assert read_hls_project(tmp_path / "prj", hls_tool="vitis-2025.1").tool.era == "vitis-2024"
+
+
+def test_hls_tool_names_versions_and_eras():
+    assert parse_hls_tool("vitis-2024.1").era == "vitis-2024"
+    assert parse_hls_tool("Vitis HLS 2021.1").era == "vitis-2021"
+    assert str(parse_hls_tool("vivado")) == "vivado-2020.1" and parse_hls_tool("vivado").era == "vivado"
+    assert parse_hls_tool(DEFAULT_HLS_TOOL).family == "vitis"
+    with pytest.raises(ConfigError, match="expected FAMILY\\[-VERSION\\]"):
+        parse_hls_tool("quartus-23.1")
+
+
+def test_report_cli_refuses_an_unknown_tool_in_one_line(tmp_path, capsys):
+    from fpgacompress.cli import main
+
+    assert main(["report", str(_write_project(tmp_path / "prj")), "--hls-tool", "quartus"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: Cannot read the HLS tool 'quartus'") and error.count("\n") == 1
+
+
+def _design(kernels, input_bits=16, binding="dsp", tool="vitis-2021.1") -> DesignSpec:
+    fixed = parse_fixed_point(f"ap_fixed<{input_bits},6>")
+    layers = []
+    for index, kernel in enumerate(kernels):
+        layers.append(
+            DenseSpec(f"fc{index + 1}", np.asarray(kernel), fixed, parse_fixed_point("ap_fixed<16,6>"), fixed)
+        )
+    return DesignSpec(tuple(layers), clock_period_ns=5.0, hls_tool=tool, multiplier_binding=binding)
+
+
+def test_neurons_pruned_to_their_bias_make_downstream_products_fold():
+    rng = np.random.default_rng(0)
+    first = rng.uniform(0.3, 1.7, size=(8, 6))
+    first[:, [1, 4]] = 0.0  # two neurons pruned down to their bias: constant outputs
+    second = rng.uniform(0.3, 1.7, size=(6, 5))
+    design = _design([first, second])
+    assert constant_inputs(design) == {"fc1": 0, "fc2": 2}
+    folded = fold_constants(design).layers[1]
+    assert not folded.weights[[1, 4]].any() and folded.n_nonzero == 4 * 5
+    live = _design([np.where(first == 0, 0.5, first), second])
+    assert estimate_design(design).layers[1].dsp < estimate_design(live).layers[1].dsp
+
+
+def test_wide_operands_take_two_dsp_slices():
+    assert slices_per_product(16, 16) == 1 and slices_per_product(30, 8) == 2
+    assert slices_per_product(26, 18, ports=(25, 18)) == 2 and slices_per_product(26, 18) == 1
+    kernel = np.random.default_rng(1).uniform(0.3, 1.7, size=(4, 4))
+    narrow, wide = estimate_design(_design([kernel], 16)), estimate_design(_design([kernel], 30))
+    assert wide.totals.dsp == 2 * narrow.totals.dsp > 0
+
+
+def test_every_estimate_carries_error_bands_and_the_verdict_covers_ii_and_latency():
+    kernel = np.random.default_rng(2).uniform(0.3, 1.7, size=(16, 8))
+    report = estimate_design(_design([kernel], tool="vitis-2024.1"), board="serenity-vu9p")
+    assert set(report.uncertainty) == {"lut", "ff", "dsp", "latency_cycles"}
+    assert (
+        "LUT" in report.uncertainty_line
+        and "+-" in report.uncertainty_line
+        and "vitis-2024.1" in report.uncertainty_line
+    )
+    assert report.fits is True
+    assert report.totals.latency_cycles > 0
+    slow = with_budgets(report, latency_budget_ns=0.5 * report.latency_ns)
+    assert slow.latency_budget_cycles < report.totals.latency_cycles and slow.fits is False
+    assert slow.verdict.startswith("Does not fit the timing: latency")
+    stream = estimate_design(
+        _design([kernel], tool="vitis-2024.1").with_settings(io_type="io_stream", reuse_factor=8),
+        board="serenity-vu9p",
+    )
+    budget = with_budgets(stream, tmux=1)  # 200 MHz x 25 ns = 5 cycles
+    assert budget.max_initiation_interval == 5 and stream.totals.ii > 5
+    assert budget.fits is False and "II" in budget.verdict
+
+
+def test_shipped_coefficients_record_the_repository_cross_validation():
+    calibration = load_coefficients().calibration
+    assert calibration["cross_validation"] == "leave-one-repository-out"
+    for scope in ("all", "vivado", "vitis-2021", "vitis-2024"):
+        assert {"median_relative_error_lut", "fraction_bram_exact"} <= set(calibration["summary"][scope])
+
+
+def test_build_ii_check_and_estimator_share_one_ii_model():
+    from fpgacompress.firmware.checks import check_initiation_interval, estimated_initiation_interval
+    from fpgacompress.models import build_mlp
+
+    model = build_mlp("16-64-32-32-5", seed=0)
+    stream_ii = estimated_initiation_interval(4, model, io_type="io_stream", clock_mhz=240)
+    assert (
+        stream_ii
+        == estimate(model, reuse_factor=4, io_type="io_stream", clock_period_ns=1000 / 240).totals.ii
+    )
+    # 240 MHz x 25 ns = 6 cycles: io_parallel at reuse factor 4 fits, the io_stream dataflow does not.
+    assert check_initiation_interval(4, 240, 1, model) == 6 and stream_ii > 6
+    with pytest.raises(BoardError, match=f"Initiation interval {stream_ii} cycles .* budget of 6 cycles"):
+        check_initiation_interval(4, 240, 1, model, io_type="io_stream")
+
+
+def test_report_reads_the_projects_build_writes_and_the_model_gives_the_same_design(tmp_path):
+    from click.testing import CliRunner
+
+    from fpgacompress.cli import app
+    from fpgacompress.firmware.project import build
+    from fpgacompress.firmware.settings import BuildConfig
+    from fpgacompress.models import build_mlp
+
+    model = build_mlp("16-64-32-32-5", seed=0)
+    jets = np.random.default_rng(0).normal(size=(8, 16)).astype("float32")
+    for io_type in ("io_parallel", "io_stream"):
+        project = tmp_path / io_type
+        build(model, "serenity-vu9p", BuildConfig(io_type=io_type, tmux=6), x_test=jets, out_dir=project)
+        result = CliRunner().invoke(
+            app, ["report", str(project), "--json", str(tmp_path / f"{io_type}.json")]
+        )
+        assert result.exit_code == 0, result.output
+        payload = json.loads((tmp_path / f"{io_type}.json").read_text())["report"]
+        assert payload["hls_tool"] == DEFAULT_HLS_TOOL and payload["uncertainty"]["lut"] > 0
+        from_model = estimate(model, board="serenity-vu9p", io_type=io_type)
+        assert from_model.totals == estimate(project, board="serenity-vu9p").totals
+
+
+@pytest.mark.slow
+def test_report_reads_every_shared_project_as_its_files_stand(synth_reports_dir):
+    from click.testing import CliRunner
+
+    from fpgacompress.cli import app
+
+    projects = sorted(path for path in synth_reports_dir.iterdir() if path.is_dir())
+    assert len(projects) >= 83
+    for project in projects:
+        result = CliRunner().invoke(app, ["report", str(project)])
+        assert result.exit_code == 0, f"{project.name}: {result.output[-300:]}"
+
+
+def _calibration_script():
+    spec = importlib.util.spec_from_file_location(
+        "calibrate_estimator", ROOT / "scripts" / "calibrate_estimator.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+DRIFT_MARGIN = {"relative": 0.05, "cycles": 1, "fraction": 0.05}
+
+
+@pytest.mark.slow
+def test_calibration_does_not_drift(synth_reports_dir):
+    """Re-run the leave-one-repository-out cross-validation; no median error may rise above the
+    recorded one (the shipped coefficients' calibration summary) plus a margin."""
+    script = _calibration_script()
+    designs = script.load_calibration_set(synth_reports_dir)
+    measured = script.cross_validate(designs, script.EstimatorCoefficients())["summary"]
+    recorded = load_coefficients().calibration["summary"]
+    for scope, values in recorded.items():
+        for key, value in values.items():
+            now = measured[scope][key]
+            if key.startswith("median_relative_error"):
+                assert now <= value + DRIFT_MARGIN["relative"], (scope, key, now, value)
+            elif key.startswith("median_absolute_error"):
+                assert now <= value + DRIFT_MARGIN["cycles"], (scope, key, now, value)
+            elif key.startswith("fraction"):
+                assert now >= value - DRIFT_MARGIN["fraction"], (scope, key, now, value)
