@@ -24,6 +24,7 @@ CUSTOM_OBJECT_MODULES: tuple[str, ...] = (
     "fpgacompress.regularizers",
     "fpgacompress.pruning.mask",
     "fpgacompress.autopruning.layer",
+    "fpgacompress.variational.layer",
 )
 
 
