@@ -1,8 +1,8 @@
 """Sparse variational dropout vs iterative L1 / Lp pruning on the shared jets, side by side in one run.
 
 Usage:
-    .venv/bin/python scripts/bench_variational.py [--data ../shared/data/jets_hlf.npz] [--max-train 60000]
-        [--seeds 0 1 2] [--vd-epochs 40] [--fine-tune-epochs 10] [--kl-scales 1 10 20 40]
+    .venv/bin/python scripts/bench_variational.py [--data ../shared/data/jets_hlf.npz] [--max-train 30000]
+        [--seeds 0 1 2] [--vd-epochs 40] [--fine-tune-epochs 10] [--kl-scales 1 5 10 20]
         [--target-sparsity 0.95] [--out runs/bench_variational]
 
 Per seed, three 16-64-32-32-5 models are pretrained (float without penalty, L1 1e-4, Lp 1e-3 p=0.1;
@@ -105,12 +105,12 @@ int main(int argc, char** argv) {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--max-train", type=int, default=60000, help="subsample the training jets")
+    parser.add_argument("--max-train", type=int, default=30000, help="subsample the training jets")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--pretrain-epochs", type=int, default=40)
+    parser.add_argument("--pretrain-epochs", type=int, default=30)
     parser.add_argument("--vd-epochs", type=int, default=40)
     parser.add_argument("--fine-tune-epochs", type=int, default=10)
-    parser.add_argument("--kl-scales", type=float, nargs="+", default=[1.0, 10.0, 20.0, 40.0])
+    parser.add_argument("--kl-scales", type=float, nargs="+", default=[1.0, 5.0, 10.0, 20.0])
     parser.add_argument("--learning-rate", type=float, default=1e-2, help="Adam, variational training")
     parser.add_argument("--target-sparsity", type=float, default=0.95)
     parser.add_argument("--fraction", type=float, default=0.4)
@@ -454,7 +454,7 @@ def keras_time_per_event(model, x: np.ndarray, repeats: int = 5) -> float:
 
 
 def cpp_time_per_event(project_dir: Path, repeats: int = 5) -> float:
-    """Compile the firmware with a timing loop (g++ -O2, as the csim) and return µs per event (best of 3)."""
+    """Compile the firmware with a timing loop (g++ -O2, as the csim) and return µs per event (best of 5)."""
     header = (project_dir / "firmware" / "myproject.h").read_text()
     (input_type, n_inputs), (result_type, n_outputs) = re.findall(r"(\w+) \w+\[(\d+)\]", header)[:2]
     source = project_dir / "fpgacompress_timing.cpp"
@@ -466,7 +466,7 @@ def cpp_time_per_event(project_dir: Path, repeats: int = 5) -> float:
     ]  # fmt: skip
     subprocess.run(command, cwd=project_dir, check=True, capture_output=True, text=True)
     best = math.inf
-    for _ in range(3):
+    for _ in range(5):
         completed = subprocess.run(
             ["./fpgacompress_timing", str(repeats)],
             cwd=project_dir,
