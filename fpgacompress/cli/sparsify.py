@@ -13,9 +13,9 @@ from .common import model_and_data_arguments, prepare_output_dir, run_directory_
 @click.option(
     "--threshold", type=float, default=3.0, show_default=True, help="Remove weights with log alpha >= this."
 )
-@click.option("--epochs", type=int, default=30, show_default=True, help="Epochs of variational training.")
+@click.option("--epochs", type=int, default=40, show_default=True, help="Epochs of variational training.")
 @click.option("--warmup-epochs", type=int, default=10, show_default=True, help="Epochs of KL warm-up.")
-@click.option("--learning-rate", type=float, default=3e-3, show_default=True)
+@click.option("--learning-rate", type=float, default=1e-2, show_default=True)
 @click.option(
     "--kl-scale",
     type=float,

@@ -148,7 +148,11 @@ def sparsify(
         }
     )
     trained = train(
-        variational, data, variational_training, progress=progress, callbacks=[KlWarmUp(spec.warmup_epochs, spec.kl_scale)]
+        variational,
+        data,
+        variational_training,
+        progress=progress,
+        callbacks=[KlWarmUp(spec.warmup_epochs, spec.kl_scale)],
     )
 
     mask, layers = threshold_mask(variational, spec.threshold, spec.on_empty_layer)

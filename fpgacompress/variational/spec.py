@@ -43,9 +43,9 @@ class SparsifySpec(StrictConfig):
             (0: export the thresholded variational means as they are).
     """
 
-    epochs: int = Field(30, ge=1)
+    epochs: int = Field(40, ge=1)
     warmup_epochs: int = Field(10, ge=0)
-    learning_rate: float = Field(3e-3, gt=0)
+    learning_rate: float = Field(1e-2, gt=0)
     batch_size: int = Field(256, ge=1)
     kl_scale: float = Field(1.0, gt=0)
     threshold: float = 3.0

@@ -79,7 +79,7 @@ def threshold_mask(
                 "lower the learning rate or raise initial_log_sigma2, and train again."
             )
         log_alpha = layer.log_alpha()
-        keep = log_alpha < threshold
+        keep = log_alpha < np.float32(threshold)  # the layer compares in float32 too
         n_fallback = 0
         if isinstance(layer, VariationalDense) and not keep.any():
             if on_empty_layer == "refuse":
