@@ -1,8 +1,8 @@
 """Sparse variational dropout vs iterative L1 / Lp pruning on the shared jets, side by side in one run.
 
 Usage:
-    .venv/bin/python scripts/bench_variational.py [--data ../shared/data/jets_hlf.npz] [--max-train 30000]
-        [--seeds 0 1 2] [--vd-epochs 40] [--fine-tune-epochs 10] [--kl-scales 1 5 10 20]
+    .venv/bin/python scripts/bench_variational.py [--data ../shared/data/jets_hlf.npz] [--max-train 20000]
+        [--seeds 0 1 2] [--vd-epochs 30] [--fine-tune-epochs 5] [--kl-scales 1 4 10]
         [--target-sparsity 0.95] [--out runs/bench_variational]
 
 Per seed, three 16-64-32-32-5 models are pretrained (float without penalty, L1 1e-4, Lp 1e-3 p=0.1;
@@ -19,8 +19,8 @@ of the dense float model and of each method's sparsest model within 0.5 points o
 estimated LUT / DSP / latency (fpgacompress.estimate, serenity-vu13p, 360 MHz), and the inference
 time per event of the dense vs the sparse network: in Python (Keras ``predict``, batch 4096) and
 in C++ (hls4ml's firmware compiled with g++ -O2, the csim build, called in a loop over the testbench
-jets). Both run the same shape whatever the zeros, so a third network is timed: the sparse model
-with its dead nodes removed (``compact``: nodes without outgoing weights dropped, nodes without
+jets). Both run the same shape whatever the zeros, so for variational dropout a third network is timed:
+the sparse model with its dead nodes removed (``compact``: nodes without outgoing weights dropped, nodes without
 incoming weights folded into the next bias, unused input features dropped).
 
 Prints Markdown tables for docs/benchmarks.md and writes ``results.json`` and plots into ``--out``.
@@ -105,15 +105,16 @@ int main(int argc, char** argv) {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--max-train", type=int, default=30000, help="subsample the training jets")
+    parser.add_argument("--max-train", type=int, default=20000, help="subsample the training jets")
+    parser.add_argument("--max-test", type=int, default=20000, help="subsample the 40k test jets")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--pretrain-epochs", type=int, default=30)
-    parser.add_argument("--vd-epochs", type=int, default=40)
-    parser.add_argument("--fine-tune-epochs", type=int, default=10)
-    parser.add_argument("--kl-scales", type=float, nargs="+", default=[1.0, 5.0, 10.0, 20.0])
+    parser.add_argument("--pretrain-epochs", type=int, default=20)
+    parser.add_argument("--vd-epochs", type=int, default=30)
+    parser.add_argument("--fine-tune-epochs", type=int, default=5)
+    parser.add_argument("--kl-scales", type=float, nargs="+", default=[1.0, 4.0, 10.0])
     parser.add_argument("--learning-rate", type=float, default=1e-2, help="Adam, variational training")
     parser.add_argument("--target-sparsity", type=float, default=0.95)
-    parser.add_argument("--fraction", type=float, default=0.4)
+    parser.add_argument("--fraction", type=float, default=0.5)
     parser.add_argument("--qat-epochs", type=int, default=10)
     parser.add_argument("--timing-events", type=int, default=2000, help="testbench jets timed in C++")
     parser.add_argument("--out", type=Path, default=Path("runs/bench_variational"))
@@ -121,7 +122,11 @@ def main() -> None:
 
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    data, _ = load_jets(args.data).subsample(max_train=args.max_train, seed=0).standardized()
+    data, _ = (
+        load_jets(args.data)
+        .subsample(max_train=args.max_train, max_test=args.max_test, seed=0)
+        .standardized()
+    )
     total_epochs = args.vd_epochs + args.fine_tune_epochs
     iterations = math.ceil(math.log(1 - args.target_sparsity) / math.log(1 - args.fraction))
     per_iteration = max(1, total_epochs // iterations)
@@ -350,7 +355,7 @@ def compare_hardware(args, data, models: dict, summary: dict) -> dict:
     timings = {}
     for label, (_, model) in chosen.items():
         variants = {label: (model, data)}
-        if label != "dense float":
+        if label.startswith("VD"):
             compact_model, kept_inputs = compact(model)
             variants[f"{label}, compacted ({topology(compact_model)})"] = (
                 compact_model,
