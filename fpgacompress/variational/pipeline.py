@@ -219,6 +219,7 @@ def _check_fits(model, data: Dataset) -> None:
 def _save(result: SparsifyResult, run_dir: Path, standardizer: Standardizer | None) -> SparsifyResult:
     from ..model_io import save_model
     from ..plots import plot_history, plot_weight_distribution
+    from .convert import FEATURE_GATE_NAME
     from .plots import plot_feature_relevance, plot_log_alpha
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -232,6 +233,7 @@ def _save(result: SparsifyResult, run_dir: Path, standardizer: Standardizer | No
         dict(zip(result.feature_names, result.feature_log_alpha, strict=True)),
         result.threshold,
         run_dir / "feature_relevance.png",
+        source="feature gate" if FEATURE_GATE_NAME in result.layers else "smallest first-layer weight",
     )
     plot_weight_distribution(
         result.model, run_dir / "weights.png", title=f"{result.model.name}: sparse export"

@@ -38,8 +38,13 @@ def plot_log_alpha(layers: dict, threshold: float, path: str | Path) -> Path:
     return save_figure(figure, path)
 
 
-def plot_feature_relevance(log_alpha: dict[str, float], threshold: float, path: str | Path) -> Path:
-    """Input features ordered by log alpha (most relevant at the top); those past the threshold greyed."""
+def plot_feature_relevance(
+    log_alpha: dict[str, float], threshold: float, path: str | Path, source: str = "feature gate"
+) -> Path:
+    """Input features ordered by log alpha (most relevant at the top); those past the threshold greyed.
+
+    ``source`` says where the values come from (the feature gate, or the first layer's weights).
+    """
     from ..plots import pyplot, save_figure
 
     plt = pyplot()
@@ -52,6 +57,6 @@ def plot_feature_relevance(log_alpha: dict[str, float], threshold: float, path: 
     axis.invert_yaxis()
     axis.axvline(threshold, color="black", linestyle="--", linewidth=1)
     axis.set_xlim(-10, 10)
-    axis.set_xlabel("log alpha (smaller: more relevant)")
+    axis.set_xlabel(f"log alpha of the {source} (smaller: more relevant)")
     axis.set_title("Input feature relevance")
     return save_figure(figure, path)
