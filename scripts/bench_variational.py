@@ -156,8 +156,22 @@ def run_seed(seed: int, args, data, iterations: int, per_iteration: int, models:
         model = build_mlp("16-64-32-32-5", regularizer=regularizer, seed=seed)
         pretrained[label] = train(model, data, pretraining, progress=False)
     rows = [_row(seed, "float", None, 0.0, pretrained["float"].metrics, 0, 0.0)]
+    # The dense reference gets the same extra epochs as the sparsifiers (early-stopped, best epoch kept):
+    # the methods below all continue from a pretrained model, so comparing with the pretrained one
+    # alone would credit them with the extra training.
+    import tensorflow as tf
+
+    dense = tf.keras.models.clone_model(pretrained["float"].model)
+    dense.set_weights(pretrained["float"].model.get_weights())
+    continued_config = TrainingConfig(
+        epochs=args.vd_epochs + args.fine_tune_epochs, batch_size=256, early_stopping_patience=5, seed=seed
+    )
+    continued = train(dense, data, continued_config, progress=False)
+    rows.append(
+        _row(seed, "float", "continued", 0.0, continued.metrics, args.vd_epochs + args.fine_tune_epochs, 0.0)
+    )
     if seed == args.seeds[0]:
-        models["float"] = pretrained["float"].model
+        models["float"] = continued.model
 
     for kl_scale in args.kl_scales:
         spec = SparsifySpec(
@@ -257,6 +271,11 @@ def summarize(rows: list[dict]) -> dict:
     return summary
 
 
+def reference_accuracy(summary: dict) -> float:
+    """The better of the pretrained and the continued float model (mean test accuracy over seeds)."""
+    return max(values["accuracy"][0] for (method, _), values in summary.items() if method == "float")
+
+
 def best_within(summary: dict, method: str, float_accuracy: float, max_drop: float = 0.005):
     """The sparsest setting of ``method`` whose mean accuracy is at most ``max_drop`` below float."""
     candidates = [
@@ -268,15 +287,16 @@ def best_within(summary: dict, method: str, float_accuracy: float, max_drop: flo
 
 
 def print_tables(rows: list[dict], summary: dict) -> None:
-    float_accuracy = summary[("float", None)]["accuracy"][0]
+    float_accuracy = reference_accuracy(summary)
     print(
-        "\n| method | setting | epochs | zeros (mean ± sd) | test accuracy (mean ± sd) | vs float [pt] | mean AUC |"
+        "\n| method | setting | epochs | zeros (mean ± sd) | test accuracy (mean ± sd) | vs best float [pt] | mean AUC |"
     )
     print("|---|---|---|---|---|---|---|")
     for (method, setting), values in summary.items():
-        setting_text = (
-            "" if setting is None else (f"kl_scale {setting:g}" if method == "VD" else f"iteration {setting}")
-        )
+        if method == "float":
+            setting_text = "pretrained" if setting is None else "continued (same extra epochs, early-stopped)"
+        else:
+            setting_text = f"kl_scale {setting:g}" if method == "VD" else f"iteration {setting}"
         sparsity, accuracy, auc = values["sparsity"], values["accuracy"], values["mean_auc"]
         print(
             f"| {method} | {setting_text} | {values['epochs']} | {sparsity[0]:.1%} ± {sparsity[1]:.1%} | "
@@ -287,7 +307,7 @@ def print_tables(rows: list[dict], summary: dict) -> None:
     for method in ("VD", "iterative L1", "iterative Lp"):
         sparsity, setting = best_within(summary, method, float_accuracy)
         text = "none" if sparsity is None else f"{sparsity:.1%} ({setting})"
-        print(f"sparsest {method} within 0.5 pt of float (mean over seeds): {text}")
+        print(f"sparsest {method} within 0.5 pt of the best float model (mean over seeds): {text}")
 
 
 def plot_curves(rows: list[dict], path: Path) -> None:
@@ -295,7 +315,7 @@ def plot_curves(rows: list[dict], path: Path) -> None:
 
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(7, 4.5))
-    float_rows = [row for row in rows if row["method"] == "float"]
+    float_rows = [row for row in rows if row["method"] == "float" and row["setting"] == "continued"]
     for method, marker in (("VD", "o"), ("iterative L1", "s"), ("iterative Lp", "D")):
         points = [row for row in rows if row["method"] == method]
         axis.scatter(
@@ -330,7 +350,7 @@ def compare_hardware(args, data, models: dict, summary: dict) -> dict:
     from fpgacompress.firmware.settings import BuildConfig
     from fpgacompress.quantization import QuantizationSpec, quantization_aware_training
 
-    float_accuracy = summary[("float", None)]["accuracy"][0]
+    float_accuracy = reference_accuracy(summary)
     chosen = {"dense float": ("float", models["float"])}
     _, kl_scale = best_within(summary, "VD", float_accuracy)
     vd_keys = [key for key in models if isinstance(key, tuple) and key[0] == "VD"]
