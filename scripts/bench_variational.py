@@ -326,7 +326,10 @@ def plot_curves(rows: list[dict], path: Path) -> None:
             alpha=0.7,
         )
     axis.axhline(
-        np.mean([row["accuracy"] for row in float_rows]), color="grey", linestyle="--", label="float"
+        np.mean([row["accuracy"] for row in float_rows]),
+        color="grey",
+        linestyle="--",
+        label="float (continued)",
     )
     axis.axhline(
         np.mean([row["accuracy"] for row in float_rows]) - 0.005,
