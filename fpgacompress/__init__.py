@@ -9,6 +9,7 @@ The chain, each stage usable alone from a trigger script:
 * ``training``     — seeded, early-stopped training with a run directory
 * ``pruning``      — iterative magnitude pruning with mask constraints, and TF-MOT
 * ``autoprune``    — AutoPruner node masks and the physically smaller exported network
+* ``variational``  — sparse variational dropout (Bayesian sparsification) exported with exact zeros
 * ``quantization`` — QKeras quantization-aware training that keeps every pruned zero
 * ``boards``       — FPGA boards as data, the LHC bunch-crossing budget
 * ``firmware``     — hls4ml projects for a board, and their bit-exact C-simulation
@@ -72,6 +73,13 @@ _PUBLIC_API: dict[str, str] = {
     # layer kinds (what the firmware flow supports, one home per kind)
     "kind_of": "fpgacompress.layer_kinds",
     "LayerKind": "fpgacompress.layer_kinds",
+    # sparse variational dropout
+    "sparsify": "fpgacompress.variational",
+    "SparsifySpec": "fpgacompress.variational",
+    "SparsifyResult": "fpgacompress.variational",
+    "VariationalDense": "fpgacompress.variational",
+    "VariationalFeatureGate": "fpgacompress.variational",
+    "export_sparse": "fpgacompress.variational",
     # quantization
     "quantize": "fpgacompress.quantization",
     "QuantizationSpec": "fpgacompress.quantization",

@@ -45,6 +45,7 @@ CUSTOM_OBJECT_MODULES: tuple[str, ...] = (
     "fpgacompress.regularizers",
     "fpgacompress.pruning.mask",
     "fpgacompress.autopruning.layer",
+    "fpgacompress.variational.layer",
 )
 H5_SUFFIXES = (".h5", ".hdf5")
 MAX_CONFIG_BYTES = 50_000_000  # an MLP's architecture is a few kB; refuse absurd JSON before parsing it

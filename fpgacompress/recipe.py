@@ -1,7 +1,7 @@
 """The YAML recipe: one validated object for the whole chain, from data to firmware.
 
 Sections: ``data``, ``model``, ``regularization``, ``training`` (always), then the optional stages
-``autoprune``, ``pruning``, ``quantization`` and ``build`` (+ ``csim``). A section left out skips its
+``autoprune``, ``sparsify``, ``pruning``, ``quantization`` and ``build`` (+ ``csim``). A section left out skips its
 stage. Unknown keys and wrong types are errors naming their dotted path (``pruning.target_sparsity``).
 
 Example:
@@ -31,6 +31,7 @@ from .errors import ConfigError
 from .firmware.settings import BuildConfig
 from .pruning.spec import PruneSpec
 from .quantization.spec import QuantizationSpec
+from .variational.spec import SparsifySpec
 
 __all__ = [
     "StrictConfig",
@@ -63,6 +64,7 @@ class Recipe(StrictConfig):
     regularization: RegularizationConfig = RegularizationConfig()
     training: TrainingConfig = TrainingConfig()
     autoprune: AutoPruneSpec | None = None
+    sparsify: SparsifySpec | None = None
     pruning: PruneSpec | None = None
     quantization: QuantizationStage | None = None
     build: BuildConfig | None = None

@@ -1,7 +1,8 @@
-"""One recipe, one command: train -> AutoPruner -> prune -> quantize -> build -> csim -> report.
+"""One recipe, one command: train -> AutoPruner -> sparsify -> prune -> quantize -> build -> csim -> report.
 
 The order is domain knowledge, written as plain code calling the public stage functions: structured
-node pruning first (it changes the topology), then unstructured magnitude pruning of what is left,
+node pruning first (it changes the topology), then unstructured pruning of what is left (Bayesian by
+sparse variational dropout, magnitude, or both),
 then quantization-aware training that keeps every zero, then the firmware, its bit-exact
 C-simulation and the resource report. Every stage is optional except training.
 
@@ -33,8 +34,8 @@ from .stage_cache import StageCache, StageRecord, stage_fingerprint
 
 __all__ = ["RunResult", "run", "STAGE_ORDER"]
 
-STAGE_ORDER = ("train", "autoprune", "prune", "quantize", "build", "csim", "report")
-MODEL_STAGES = ("train", "autoprune", "prune", "quantize")
+STAGE_ORDER = ("train", "autoprune", "sparsify", "prune", "quantize", "build", "csim", "report")
+MODEL_STAGES = ("train", "autoprune", "sparsify", "prune", "quantize")
 
 
 @dataclass
@@ -152,6 +153,7 @@ def _run_stages(recipe: Recipe, run_dir: Path, data, standardizer, progress: boo
 
     for name, section, work in (
         ("autoprune", recipe.autoprune, _autoprune),
+        ("sparsify", recipe.sparsify, _sparsify),
         ("prune", recipe.pruning, _prune),
         ("quantize", recipe.quantization, _quantize),
     ):
@@ -290,6 +292,25 @@ def _autoprune(spec, recipe: Recipe, flow: _Flow, out: Path, progress: bool) -> 
     results["kept_features"] = list(pruned.kept_features)
     results["keep_counts"] = pruned.keep_counts
     results["export_max_abs_difference"] = pruned.export_max_abs_difference
+    return results
+
+
+def _sparsify(spec, recipe: Recipe, flow: _Flow, out: Path, progress: bool) -> dict:
+    from .variational import sparsify
+
+    sparse = sparsify(
+        _load(flow),
+        flow.data,
+        spec,
+        training=recipe.training,
+        standardizer=flow.standardizer,
+        run_dir=out,
+        progress=progress,
+    )
+    _save_stage_figures_and_scores(sparse.model, flow.data, out)
+    results = _model_results(sparse.model, flow.data, sparse.metrics_final)
+    results["layer_sparsity"] = {name: layer.sparsity for name, layer in sparse.layers.items()}
+    results["export_max_abs_difference"] = sparse.export_max_abs_difference
     return results
 
 

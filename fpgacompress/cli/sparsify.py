@@ -1,0 +1,109 @@
+"""``fpgacompress sparsify``: sparse variational dropout on a trained model, exported with exact zeros."""
+
+from __future__ import annotations
+
+import click
+
+from .app import app
+from .common import model_and_data_arguments, prepare_output_dir, run_directory_options
+
+
+@app.command()
+@model_and_data_arguments
+@click.option(
+    "--threshold", type=float, default=3.0, show_default=True, help="Remove weights with log alpha >= this."
+)
+@click.option("--epochs", type=int, default=40, show_default=True, help="Epochs of variational training.")
+@click.option("--warmup-epochs", type=int, default=10, show_default=True, help="Epochs of KL warm-up.")
+@click.option("--learning-rate", type=float, default=1e-2, show_default=True)
+@click.option(
+    "--kl-scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Weight of the KL term after warm-up (1: the variational bound; larger: sparser).",
+)
+@click.option("--feature-gate", is_flag=True, help="Learn one gate per input feature (feature relevance).")
+@click.option(
+    "--on-empty-layer",
+    type=click.Choice(["refuse", "keep_best_per_output"]),
+    default="refuse",
+    show_default=True,
+    help="When the threshold removes every weight of a layer.",
+)
+@click.option(
+    "--fine-tune-epochs", type=int, default=0, show_default=True, help="Masked retraining of the export."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@run_directory_options("runs/sparsify")
+def sparsify(
+    model_path,
+    data,
+    threshold,
+    epochs,
+    warmup_epochs,
+    learning_rate,
+    kl_scale,
+    feature_gate,
+    on_empty_layer,
+    fine_tune_epochs,
+    seed,
+    max_train,
+    out,
+    force,
+    progress,
+):
+    """Sparsify MODEL's Dense layers by sparse variational dropout; export a plain model with zeros.
+
+    Writes --out/model.h5 (plain Keras, exact zeros, with its standardization), mask.npz,
+    variational_model.h5, sparsify.json (per-layer sparsity, log alpha, metrics before and after
+    the threshold), log_alpha.png and feature_relevance.png.
+    """
+    from ..config import DataConfig, TrainingConfig, parse_section
+    from ..variational.spec import SparsifySpec
+
+    spec = SparsifySpec(
+        epochs=epochs,
+        warmup_epochs=warmup_epochs,
+        learning_rate=learning_rate,
+        kl_scale=kl_scale,
+        threshold=threshold,
+        feature_gate=feature_gate,
+        on_empty_layer=on_empty_layer,
+        fine_tune_epochs=fine_tune_epochs,
+    )
+    training = parse_section(TrainingConfig, {"seed": seed}, "options")
+    data_config = parse_section(DataConfig, {"path": data, "max_train": max_train, "seed": seed}, "options")
+    prepare_output_dir(out, force)
+
+    from ..data import load_jets
+    from ..model_io import load_model, load_standardizer
+    from ..variational.pipeline import sparsify as run_sparsify
+
+    model = load_model(model_path)
+    standardizer = load_standardizer(model_path)
+    dataset = load_jets(data_config.path, validation_fraction=data_config.validation_fraction, seed=seed)
+    if max_train is not None:
+        dataset = dataset.subsample(max_train, seed=seed)
+    if standardizer is None:
+        click.echo(f"note: no standardization saved beside {model_path}; fitting one on the training split.")
+    dataset, standardizer = dataset.standardized(standardizer)
+
+    result = run_sparsify(
+        model, dataset, spec, training=training, standardizer=standardizer, run_dir=out, progress=progress
+    )
+    click.echo(f"threshold log alpha >= {result.threshold:g}: {result.mask.sparsity:.1%} of weights removed")
+    for name, layer in result.layers.items():
+        fallback = f" ({layer.n_fallback} kept by keep_best_per_output)" if layer.n_fallback else ""
+        click.echo(
+            f"  {name}: {layer.n_kept} of {layer.n_weights} weights kept, {layer.sparsity:.1%} removed{fallback}"
+        )
+    removed = [name for name in result.feature_names if name not in result.kept_features]
+    click.echo(f"input features removed ({len(removed)}): {', '.join(removed) or '(none)'}")
+    click.echo(f"export max |variational - exported| on test: {result.export_max_abs_difference:.2e}")
+    click.echo(f"test before:            {result.metrics_before}")
+    click.echo(f"test before threshold:  {result.metrics_unthresholded}")
+    click.echo(f"test after threshold:   {result.metrics_thresholded}")
+    if result.metrics_fine_tuned is not None:
+        click.echo(f"test after fine-tuning: {result.metrics_fine_tuned}")
+    click.echo(f"run directory: {result.run_dir}")
