@@ -5,7 +5,16 @@ from __future__ import annotations
 import click
 
 from .app import app
-from .common import model_and_data_arguments, prepare_output_dir, run_directory_options
+from .common import (
+    check_model_inputs,
+    model_and_data_arguments,
+    prepare_output_dir,
+    preprocessing_file,
+    preprocessing_option,
+    resolve_preprocessing,
+    run_directory_options,
+    staged_output,
+)
 
 
 @app.command()
@@ -35,10 +44,12 @@ from .common import model_and_data_arguments, prepare_output_dir, run_directory_
     "--fine-tune-epochs", type=int, default=0, show_default=True, help="Masked retraining of the export."
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@preprocessing_option
 @run_directory_options("runs/sparsify")
 def sparsify(
     model_path,
     data,
+    weights_path,
     threshold,
     epochs,
     warmup_epochs,
@@ -48,6 +59,7 @@ def sparsify(
     on_empty_layer,
     fine_tune_epochs,
     seed,
+    preprocessing,
     max_train,
     out,
     force,
@@ -74,24 +86,29 @@ def sparsify(
     )
     training = parse_section(TrainingConfig, {"seed": seed}, "options")
     data_config = parse_section(DataConfig, {"path": data, "max_train": max_train, "seed": seed}, "options")
-    prepare_output_dir(out, force)
+    inputs = (model_path, weights_path, data, preprocessing_file(preprocessing))
+    prepare_output_dir(out, force, *inputs)
 
     from ..data import load_jets
-    from ..model_io import load_model, load_standardizer
+    from ..model_io import load_model
     from ..variational.pipeline import sparsify as run_sparsify
 
-    model = load_model(model_path)
-    standardizer = load_standardizer(model_path)
     dataset = load_jets(data_config.path, validation_fraction=data_config.validation_fraction, seed=seed)
+    model = load_model(model_path, weights_path)
+    standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
+    click.echo(f"preprocessing: {statement}")
+    if standardizer is not None and standardizer.feature_names != dataset.feature_names:
+        dataset = dataset.select_features(standardizer.feature_names)
     if max_train is not None:
         dataset = dataset.subsample(max_train, seed=seed)
-    if standardizer is None:
-        click.echo(f"note: no standardization saved beside {model_path}; fitting one on the training split.")
-    dataset, standardizer = dataset.standardized(standardizer)
+    check_model_inputs(model, dataset, data)
+    if standardizer is not None:
+        dataset, standardizer = dataset.standardized(standardizer)
 
-    result = run_sparsify(
-        model, dataset, spec, training=training, standardizer=standardizer, run_dir=out, progress=progress
-    )
+    with staged_output(out, force=force, inputs=inputs) as staging:
+        result = run_sparsify(
+            model, dataset, spec, training=training, standardizer=standardizer, run_dir=staging, progress=progress
+        )
     click.echo(f"threshold log alpha >= {result.threshold:g}: {result.mask.sparsity:.1%} of weights removed")
     for name, layer in result.layers.items():
         fallback = f" ({layer.n_fallback} kept by keep_best_per_output)" if layer.n_fallback else ""
@@ -106,4 +123,4 @@ def sparsify(
     click.echo(f"test after threshold:   {result.metrics_thresholded}")
     if result.metrics_fine_tuned is not None:
         click.echo(f"test after fine-tuning: {result.metrics_fine_tuned}")
-    click.echo(f"run directory: {result.run_dir}")
+    click.echo(f"run directory: {out}")
