@@ -296,4 +296,6 @@ def test_project_holds_the_model_load_model_reloads(project, tagger, jets_x):
 
     reloaded = load_model(project.path / "model.h5")
     assert json.loads((project.path / "manifest.json").read_text())["model"] == "model.h5"
-    np.testing.assert_array_equal(reloaded.predict(jets_x[:64], verbose=0), tagger.predict(jets_x[:64], verbose=0))
+    np.testing.assert_array_equal(
+        reloaded.predict(jets_x[:64], verbose=0), tagger.predict(jets_x[:64], verbose=0)
+    )

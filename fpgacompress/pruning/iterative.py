@@ -69,7 +69,7 @@ def _estimate(model, spec: PruneSpec):
         hardware.board,
         reuse_factor=hardware.reuse_factor,
         strategy=hardware.strategy,
-        clock_period_ns=None if hardware.clock_mhz is None else 1000.0 / hardware.clock_mhz,
+        clock_mhz=hardware.clock_mhz,
         multiplier_binding=hardware.multiplier_binding,
         default_precision=hardware.default_precision,
     )
