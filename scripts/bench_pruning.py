@@ -8,14 +8,15 @@ Usage:
 Per seed (each seed in its own single-threaded process, all seeds at once): three 16-64-32-32-5
 models are pretrained (float: no penalty, the accuracy reference and TF-MOT's start; L1 1e-4; Lp
 p = 0.1, 1e-3). Then every method prunes to ``--target-sparsity`` with the same number of epochs,
-``--steps x --epochs-per-step``:
+``--steps x --epochs-per-step + --fine-tune-epochs``:
 
 - ours, ``fpgacompress.pruning.prune``: criterion magnitude / obd / resource, from the L1 and the Lp
   model; global threshold, polynomial (Zhu & Gupta) steps, learning-rate restarts, the penalty kept
-  on, output layer capped at 70 % zeros;
+  on, output layer capped at 70 % zeros, then ``--fine-tune-epochs`` at the final mask (early stopping);
 - TF-MOT ``prune_low_magnitude``, polynomial decay over two thirds of the epochs, from the float model;
 - hls4ml 1.3 ``optimize_keras_model_for_hls4ml`` (dsp_aware_pruning) with ``VivadoDSPEstimator``, its
-  polynomial scheduler over the same steps, ``epochs_per_step`` epochs each (one of them rewinding),
+  polynomial scheduler over the same steps (plus its initial step at 0 %), the epoch budget split
+  evenly over those steps + 1 (one epoch of each is rewinding),
   no tuner (the model's own L1 1e-4 kept on, since hls4ml 1.3's ``Manual`` tuner fails to serialize
   its regularizer), ``rtol`` 0.95, from the L1 model.
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -102,7 +104,7 @@ def hls4ml_prune(model, data, args, seed: int, directory: Path):
         data.x_val,
         data.y_val,
         512,
-        args.epochs_per_step,
+        math.ceil((args.steps * args.epochs_per_step + args.fine_tune_epochs) / (args.steps + 1)),
         tf.keras.optimizers.Adam(1e-3),
         tf.keras.losses.SparseCategoricalCrossentropy(),
         tf.keras.metrics.SparseCategoricalAccuracy(),
@@ -143,7 +145,7 @@ def run_seed(args, seed: int) -> dict:
                                   pretraining, progress=False)  # fmt: skip
     float_accuracy = pretrained["float"].metrics.accuracy
     print(f"seed {seed}: float {float_accuracy:.4f}", flush=True)
-    budget_epochs = args.steps * args.epochs_per_step
+    budget_epochs = args.steps * args.epochs_per_step + args.fine_tune_epochs
     retraining = TrainingConfig(batch_size=512, learning_rate=1e-3, early_stopping_patience=None, seed=seed)
     common = {
         "target_sparsity": args.target_sparsity,
@@ -152,6 +154,7 @@ def run_seed(args, seed: int) -> dict:
         "learning_rate_schedule": "restart",
         "max_iterations": args.steps,
         "epochs_per_iteration": args.epochs_per_step,
+        "fine_tune_epochs": args.fine_tune_epochs,
         "layers": {"output": {"max_sparsity": 0.7}},
     }
     rows, models = [], {}
@@ -262,6 +265,9 @@ def main() -> None:
     parser.add_argument("--target-sparsity", type=float, default=0.93)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--epochs-per-step", type=int, default=5)
+    parser.add_argument(
+        "--fine-tune-epochs", type=int, default=0, help="ours: epochs at the final mask (early stopping)"
+    )
     parser.add_argument("--qat-epochs", type=int, default=30)
     parser.add_argument("--skip-hls4ml", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("runs/bench_pruning"))

@@ -114,6 +114,30 @@ def _cut(current, mask: PruningMask, spec: PruneSpec, step: PruneSpec, data: Dat
     return next_mask(scores, mask, step)
 
 
+def _fine_tune(current, mask, last, baseline, data, spec, training, progress):
+    """Zhu & Gupta's last phase: train at the final mask (early stopping keeps the best epoch)."""
+    from ..training import train
+
+    callbacks = []
+    if spec.learning_rate_schedule == "restart":
+        callbacks.append(restart_callback(training.learning_rate, spec.fine_tune_epochs))
+    trained = train(
+        current,
+        data,
+        training.model_copy(update={"epochs": spec.fine_tune_epochs}),
+        progress=progress,
+        callbacks=callbacks,
+    )
+    validation_accuracy = evaluate(current, data.x_val, data.y_val, data.class_names).accuracy
+    within_budget = spec.accuracy_budget is None or spec.accuracy_budget.allows(
+        validation_accuracy, baseline.val_accuracy
+    )
+    record = PruneRecord.measure(
+        last.iteration + 1, mask, validation_accuracy, trained.metrics, trained.epochs_run, within_budget
+    )
+    return current, record
+
+
 def prune_iteratively(
     model,
     data: Dataset,
@@ -195,6 +219,12 @@ def prune_iteratively(
                 stop_reason = f"estimated design fits the budget {budget} on {spec.hardware.board}"
         elif _target_reached(mask, spec):
             stop_reason = f"reached target_sparsity={spec.target_sparsity}"
+    if spec.fine_tune_epochs and final is not baseline and (budget is None or fits):
+        current, final = _fine_tune(current, mask, final, baseline, data, spec, training, progress)
+        records.append(final)
+        stop_reason += f", then fine-tuned for {final.epochs_trained} epochs"
+        if run_dir is not None:
+            plot_iteration_weights(current, run_dir, final.iteration, final)
     if budget is not None and not fits:
         raise ResourceBudgetError(
             f"Cannot prune the design into {budget} on {spec.hardware.board}: {stop_reason}; the last model "

@@ -172,6 +172,9 @@ class PruneSpec(StrictConfig):
     fraction_per_iteration: float = Field(0.3, gt=0, lt=1)
     max_iterations: int = Field(10, ge=1)
     epochs_per_iteration: int = Field(10, ge=1)
+    fine_tune_epochs: int = Field(
+        0, ge=0, description="iterative: retraining at the final mask after the last cut"
+    )
     layers: dict[str, LayerOverride] = Field(default_factory=dict)
     exclude: tuple[str, ...] = ()
     accuracy_budget: AccuracyBudget | None = None
