@@ -148,12 +148,14 @@ def test_criteria_reach_the_target_and_zeros_survive_retraining_save_load_and_qa
         sparsity_schedule="polynomial",
         learning_rate_schedule="restart",
         max_iterations=2,
+        fine_tune_epochs=1,
         hardware=hardware,
         hessian_samples=1024,
     )
     result = prune(trained, data, spec, training=QUICK.model_copy(update={"epochs": 1}), progress=False)
     assert result.mask.sparsity >= 0.6 - 0.01
-    assert [record.epochs_trained for record in result.records[1:]] == [1, 1]
+    assert [record.epochs_trained for record in result.records[1:]] == [1, 1, 1]
+    assert result.stop_reason.endswith("then fine-tuned for 1 epochs") and result.final is result.records[-1]
     if hardware:  # every multiplier group is kept or cut whole
         for name, kept in result.mask.masks.items():
             groups = multiplier_groups(kept.shape, 4)
