@@ -25,8 +25,6 @@ import numpy as np
 
 from ..errors import ConfigError, FpgacompressError
 from .cost import ProductCost
-from .magnitude import removable
-from .mask import PruningMask
 
 __all__ = ["ResourceBudget", "ResourceBudgetError", "budget_cut", "RESOURCES"]
 
@@ -87,18 +85,21 @@ class ResourceBudget:
 def budget_cut(
     saliency: dict[str, np.ndarray],
     costs: dict[str, ProductCost],
-    mask: PruningMask,
+    mask,
     excess: dict[str, float],
     *,
     max_fraction: float,
     max_sparsity: dict[str, float],
-) -> PruningMask:
+) -> PruningMask:  # noqa: F821 (imported below: mask.py imports TensorFlow)
     """Cut the kept weights with the least saliency per unit of over-budget cost, until the excess is covered.
 
     The cost of a weight is its estimated LUT and DSP share of the resources that are over budget,
     each divided by that resource's excess (so covering every excess counts as 1 per resource).
     Every output neuron keeps its most salient weight, and no layer goes past ``max_sparsity``.
     """
+    from .magnitude import removable
+    from .mask import PruningMask
+
     names, scores, rows, gains = [], [], [], []
     for name, kept in mask.masks.items():
         candidates = removable(saliency[name] + 1e-30, kept)  # + tiny: zero saliency still ranks
