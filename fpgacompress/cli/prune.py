@@ -72,9 +72,7 @@ def _parse_caps(pairs: tuple[str, ...]) -> dict[str, dict]:
     show_default=True,
     help="iterative: 'restart' rewinds the learning rate at every step and cosine-decays it.",
 )
-@click.option(
-    "--board", help="Board for --budget and the resource criterion's estimate, e.g. serenity-vu13p."
-)
+@click.option("--board", help="Board --budget is measured against, e.g. serenity-vu13p.")
 @click.option(
     "--budget",
     metavar="LIMITS",
@@ -95,6 +93,13 @@ def _parse_caps(pairs: tuple[str, ...]) -> dict[str, dict]:
     default="ap_fixed<16,6>",
     show_default=True,
     help="Type of float layers for the cost estimate (QKeras layers carry their own).",
+)
+@click.option(
+    "--fine-tune-epochs",
+    type=int,
+    default=0,
+    show_default=True,
+    help="iterative: epochs at the final mask after the last cut (early stopping).",
 )
 @click.option("--max-iterations", type=int, default=10, show_default=True)
 @click.option("--epochs-per-iteration", type=int, default=10, show_default=True)
@@ -140,6 +145,7 @@ def prune(
     reuse_factor,
     multiplier_binding,
     precision,
+    fine_tune_epochs,
     max_iterations,
     epochs_per_iteration,
     schedule,
@@ -177,6 +183,7 @@ def prune(
         "exclude": list(exclude),
         "layers": _parse_caps(max_layer_sparsity),
         "criterion": criterion,
+        "fine_tune_epochs": fine_tune_epochs,
         "sparsity_schedule": sparsity_schedule,
         "learning_rate_schedule": learning_rate_schedule,
         "hardware": {
