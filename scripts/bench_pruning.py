@@ -140,7 +140,8 @@ def run_seed(args, seed: int) -> dict:
     data, _ = load_jets(args.data).subsample(max_train=args.max_train, seed=seed).standardized()
     pretraining = TrainingConfig(epochs=args.pretrain_epochs, early_stopping_patience=5, seed=seed)
     pretrained = {}
-    for label, regularizer in (("float", None), ("L1", L1(1e-4)), ("Lp", Lp(1e-3, p=0.1))):
+    sources = (("float", None), ("L1", L1(1e-4)), ("Lp", Lp(1e-3, p=0.1)))
+    for label, regularizer in sources[::2] if args.qat_only else sources:
         pretrained[label] = train(build_mlp("16-64-32-32-5", regularizer=regularizer, seed=seed), data,
                                   pretraining, progress=False)  # fmt: skip
     float_accuracy = pretrained["float"].metrics.accuracy
@@ -158,8 +159,8 @@ def run_seed(args, seed: int) -> dict:
         "layers": {"output": {"max_sparsity": 0.7}},
     }
     rows, models = [], {}
-    for regularizer in ("L1", "Lp"):
-        for criterion in CRITERIA:
+    for regularizer in ("Lp",) if args.qat_only else ("L1", "Lp"):
+        for criterion in ("resource",) if args.qat_only else CRITERIA:
             label = f"{criterion} + {regularizer}"
             started = time.perf_counter()
             result = prune(pretrained[regularizer].model, data, PruneSpec(criterion=criterion, **common),
@@ -170,15 +171,17 @@ def run_seed(args, seed: int) -> dict:
             models[label] = (result.model, pretrained[regularizer].epochs_run + epochs)
             print(f"seed {seed}: {label} {rows[-1]['accuracy']:.4f} {rows[-1]['zeros']:.3f}", flush=True)
     started = time.perf_counter()
-    result = prune(pretrained["float"].model, data,
+    result = None if args.qat_only else prune(pretrained["float"].model, data,
                    PruneSpec(method="tfmot", target_sparsity=args.target_sparsity,
                              layers={"output": {"max_sparsity": 0.7}},
                              schedule={"kind": "polynomial", "epochs": budget_epochs}),
                    training=retraining, progress=False)  # fmt: skip
-    rows.append(_row("TF-MOT polynomial", result.model, result.final.test_accuracy, budget_epochs,
-                     time.perf_counter() - started, float_accuracy))  # fmt: skip
-    print(f"seed {seed}: TF-MOT {rows[-1]['accuracy']:.4f}", flush=True)
-    if not args.skip_hls4ml:  # last among the pruners: it changes Keras global state (custom objects)
+    if result is not None:
+        rows.append(_row("TF-MOT polynomial", result.model, result.final.test_accuracy, budget_epochs,
+                         time.perf_counter() - started, float_accuracy))  # fmt: skip
+        print(f"seed {seed}: TF-MOT {rows[-1]['accuracy']:.4f}", flush=True)
+    # hls4ml last among the pruners: it changes Keras global state (custom objects).
+    if not (args.skip_hls4ml or args.qat_only):
         started = time.perf_counter()
         optimized = hls4ml_prune(pretrained["L1"].model, data, args, seed, args.out / f"hls4ml_seed{seed}")
         accuracy = evaluate(optimized, data.x_test, data.y_test, data.class_names).accuracy
@@ -188,7 +191,7 @@ def run_seed(args, seed: int) -> dict:
 
     qat_rows = []
     qat = retraining.model_copy(update={"epochs": args.qat_epochs, "early_stopping_patience": 8})
-    for label in ("resource + L1", "resource + Lp"):
+    for label in ("resource + Lp",) if args.qat_only else ("resource + L1", "resource + Lp"):
         model, epochs_before = models[label]
         spec = spec_for(model, data, 6, activation_bits=8, input_bits=10)
         started = time.perf_counter()
@@ -270,6 +273,9 @@ def main() -> None:
     )
     parser.add_argument("--qat-epochs", type=int, default=30)
     parser.add_argument("--skip-hls4ml", action="store_true")
+    parser.add_argument(
+        "--qat-only", action="store_true", help="only resource + Lp, its 6-bit QAT and the reference recipe"
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/bench_pruning"))
     parser.add_argument("--one-seed", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
