@@ -238,3 +238,23 @@ def test_training_epochs_set_the_retraining_length(trained, small_jets):
             trained, data, explicit, training=QUICK.model_copy(update={"epochs": 3}), progress=False
         )
     assert [record.epochs_trained for record in result.records] == [0, 1]
+
+
+# --- friction fixes outside pruning --------------------------------------------------------------------
+
+
+def test_estimate_takes_clock_mhz_like_build_config(trained):
+    from fpgacompress.estimation import estimate
+
+    assert estimate(trained, clock_mhz=200).clock_period_ns == 5.0
+    with pytest.raises(ConfigError, match="takes one clock"):
+        estimate(trained, clock_mhz=200, clock_period_ns=5.0)
+
+
+def test_uniform_spec_gives_relus_room_above_one():
+    from fpgacompress.quantization import QuantizationSpec
+
+    spec = QuantizationSpec.uniform(6)
+    assert spec.default.weight.integer == 0 and spec.default.activation.integer == 3
+    assert QuantizationSpec.uniform(3).default.activation.integer == 2  # capped: one fractional bit kept
+    assert QuantizationSpec.uniform(6, activation_integer=1).default.activation.integer == 1
