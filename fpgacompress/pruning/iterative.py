@@ -43,7 +43,7 @@ def _target_reached(mask: PruningMask, spec: PruneSpec) -> bool:
     return mask.n_kept <= round((1.0 - spec.target_sparsity) * mask.n_weights)
 
 
-def _step_spec(spec: PruneSpec, mask: PruningMask, iteration: int, start_sparsity: float) -> PruneSpec:
+def _step_spec(spec: PruneSpec, iteration: int, start_sparsity: float) -> PruneSpec:
     """The spec one step cuts with: ``polynomial`` sets this step's sparsity (Zhu & Gupta)."""
     if spec.sparsity_schedule != "polynomial":
         return spec
@@ -187,7 +187,7 @@ def prune_iteratively(
         elif _target_reached(mask, spec):
             stop_reason = f"reached target_sparsity={spec.target_sparsity}"
             break
-        step = _step_spec(spec, mask, iteration, start_sparsity)
+        step = _step_spec(spec, iteration, start_sparsity)
         cut_mask = _cut(current, mask, spec, step, data, excess)
         if cut_mask.n_kept == mask.n_kept:
             stop_reason = "no weight left to cut (layer caps, target_sparsity, one weight kept per neuron)"
