@@ -63,6 +63,11 @@ _PUBLIC_API: dict[str, str] = {
     "PruneResult": "fpgacompress.pruning",
     "PruningMask": "fpgacompress.pruning",
     "apply_mask": "fpgacompress.pruning",
+    "HardwareTarget": "fpgacompress.pruning",
+    "ResourceBudget": "fpgacompress.pruning",
+    "ResourceBudgetError": "fpgacompress.pruning",
+    "diagonal_hessian": "fpgacompress.pruning",
+    "weight_scores": "fpgacompress.pruning",
     # AutoPruner
     "autoprune": "fpgacompress.autopruning",
     "AutoPruneSpec": "fpgacompress.autopruning",

@@ -1,17 +1,29 @@
-"""Iterative pruning (L1, Lp) vs TF-MOT on the shared jets, 16-64-32-32-5, side by side in one run.
+"""Pruning criteria side by side on the shared jets: magnitude, OBD, resource (L1 and Lp), TF-MOT, hls4ml.
 
 Usage:
-    .venv/bin/python scripts/bench_pruning.py [--data ../shared/data/jets_hlf.npz] [--max-train 60000]
-        [--target-sparsity 0.9 0.93] [--fraction 0.3] [--epochs-per-iteration 6] [--out runs/bench_pruning]
+    .venv/bin/python scripts/bench_pruning.py [--data ../shared/data/jets_hlf.npz] [--seeds 0,1,2]
+        [--max-train 60000] [--target-sparsity 0.93] [--steps 8] [--epochs-per-step 5]
+        [--out runs/bench_pruning]
 
-Four models are trained for ``--pretrain-epochs`` from the same seed: a float baseline (no penalty,
-the reference for the accuracy target and TF-MOT's starting point), L1 and Lp (p = 0.1). Then each
-method prunes to ``--target-sparsity`` with the same per-layer caps and the same epoch budget:
-iterative runs cut ``--fraction`` of the remaining weights per iteration with
-``--epochs-per-iteration`` epochs of retraining; TF-MOT gets the same total number of epochs
-(polynomial decay over the first two thirds) as the longer iterative run used. Prints a Markdown
-table for docs/benchmarks.md and writes ``curves.json`` and ``accuracy_vs_sparsity.png`` per
-target into ``--out``.
+Per seed (each seed in its own single-threaded process, all seeds at once): three 16-64-32-32-5
+models are pretrained (float: no penalty, the accuracy reference and TF-MOT's start; L1 1e-4; Lp
+p = 0.1, 1e-3). Then every method prunes to ``--target-sparsity`` with the same number of epochs,
+``--steps x --epochs-per-step + --fine-tune-epochs``:
+
+- ours, ``fpgacompress.pruning.prune``: criterion magnitude / obd / resource, from the L1 and the Lp
+  model; global threshold, polynomial (Zhu & Gupta) steps, learning-rate restarts, the penalty kept
+  on, output layer capped at 70 % zeros, then ``--fine-tune-epochs`` at the final mask (early stopping);
+- TF-MOT ``prune_low_magnitude``, polynomial decay over two thirds of the epochs, from the float model;
+- hls4ml 1.3 ``optimize_keras_model_for_hls4ml`` (dsp_aware_pruning) with ``VivadoDSPEstimator``, its
+  polynomial scheduler over the same steps (plus its initial step at 0 %), the epoch budget split
+  evenly over those steps + 1 (one epoch of each is rewinding),
+  no tuner (the model's own L1 1e-4 kept on, since hls4ml 1.3's ``Manual`` tuner fails to serialize
+  its regularizer), ``rtol`` 0.95, from the L1 model.
+
+Every pruned model is estimated (``fpgacompress.estimation.estimate``: ``ap_fixed<16,6>``, Vitis,
+``auto`` binding, RF 1) for LUT + 55 x DSP. Then 6-bit QAT (``suggest_precision``: 6-bit weights,
+8-bit ReLUs, 10-bit input) on top of the resource-criterion models, against the reference recipe
+TF-MOT 75 % + QKeras 6-bit from scratch given the same epoch budget. Prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -20,133 +32,275 @@ import argparse
 import json
 import math
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from fpgacompress.data import load_jets  # noqa: E402
-from fpgacompress.models import build_mlp  # noqa: E402
-from fpgacompress.pruning.api import prune  # noqa: E402
-from fpgacompress.pruning.result import plot_accuracy_vs_sparsity  # noqa: E402
-from fpgacompress.pruning.spec import PruneSpec  # noqa: E402
-from fpgacompress.recipe import TrainingConfig  # noqa: E402
-from fpgacompress.regularizers import L1, Lp  # noqa: E402
-from fpgacompress.training import train  # noqa: E402
-
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "jets_hlf.npz"
+SCRIPTS = Path(__file__).resolve().parent
+DEFAULT_DATA = SCRIPTS.parents[1] / "shared" / "data" / "jets_hlf.npz"
+CRITERIA = ("magnitude", "obd", "resource")
 
 
-def parse_caps(text: str) -> dict[str, dict]:
-    caps = {}
-    for pair in filter(None, text.split(",")):
-        name, _, value = pair.partition("=")
-        caps[name] = {"max_sparsity": float(value)}
-    return caps
+def _estimate(model) -> dict:
+    from fpgacompress.estimation import estimate
+
+    totals = estimate(model, default_precision="ap_fixed<16,6>", multiplier_binding="auto").totals
+    return {"lut": totals.lut, "dsp": totals.dsp, "lut_55dsp": totals.lut + 55 * totals.dsp}
+
+
+def _row(label, model, test_accuracy, epochs, seconds, pretrained_accuracy) -> dict:
+    from fpgacompress.pruning.mask import PruningMask
+
+    mask = PruningMask.from_model(model)
+    return {
+        "method": label,
+        "zeros": mask.sparsity,
+        "accuracy": float(test_accuracy),
+        "pretrained_accuracy": float(pretrained_accuracy),
+        "epochs": int(epochs),
+        "seconds": round(seconds),
+        "layers": mask.layer_sparsity(),
+        **_estimate(model),
+    }
+
+
+def hls4ml_prune(model, data, args, seed: int, directory: Path):
+    """hls4ml's dsp_aware_pruning with the DSP objective, on the same data and epochs as ours."""
+    import hls4ml.optimization.dsp_aware_pruning.keras as hls4ml_keras
+    import tensorflow as tf
+    from hls4ml.optimization.dsp_aware_pruning import optimize_keras_model_for_hls4ml
+    from hls4ml.optimization.dsp_aware_pruning.objectives.vivado_objectives import VivadoDSPEstimator
+    from hls4ml.optimization.dsp_aware_pruning.scheduler import PolynomialScheduler
+    from hls4ml.utils.config import config_from_keras_model
+
+    def keep_model_penalty(model, attributes, optimizer, loss_fn, validation_metric, *_, **__):
+        # hls4ml 1.3's 'Manual' tuner fails on its own regularizer (model.to_json cannot serialize the
+        # SUPPORTED_STRUCTURES enum), so keep the model's L1 1e-4: the same unstructured L1 penalty.
+        clone = tf.keras.models.clone_model(model)
+        clone.set_weights(model.get_weights())
+        clone.compile(optimizer=optimizer, loss=loss_fn, metrics=[validation_metric])
+        return clone
+
+    hls4ml_keras.build_optimizable_model = keep_model_penalty
+    tf.keras.utils.set_random_seed(seed)
+    config = config_from_keras_model(model, granularity="name", default_precision="ap_fixed<16,6>")
+    config["IOType"] = "io_parallel"  # read by the optimizer, not written by config_from_keras_model
+    for layer_config in config["LayerName"].values():  # the optimizer cannot read 'auto' precisions
+        precision = layer_config.get("Precision")
+        if isinstance(precision, dict):
+            layer_config["Precision"] = {key: "ap_fixed<16,6>" if value == "auto" else value
+                                         for key, value in precision.items()}  # fmt: skip
+    directory.mkdir(parents=True, exist_ok=True)
+    return optimize_keras_model_for_hls4ml(
+        model,
+        config,
+        VivadoDSPEstimator,
+        PolynomialScheduler(args.steps, final_sparsity=args.target_sparsity),
+        data.x_train,
+        data.y_train,
+        data.x_val,
+        data.y_val,
+        512,
+        math.ceil((args.steps * args.epochs_per_step + args.fine_tune_epochs) / (args.steps + 1)),
+        tf.keras.optimizers.Adam(1e-3),
+        tf.keras.losses.SparseCategoricalCrossentropy(),
+        tf.keras.metrics.SparseCategoricalAccuracy(),
+        increasing=True,
+        rtol=0.95,
+        rewinding_epochs=1,
+        directory=str(directory),
+        tuner="Manual",
+        regularization_range=[1e-4],
+    )
+
+
+def run_seed(args, seed: int) -> dict:
+    """Every row for one seed, in this process (one TensorFlow thread)."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    sys.path.insert(0, str(SCRIPTS))
+    from bench_quantization import spec_for, tfmot_recipe
+
+    from fpgacompress.data import load_jets
+    from fpgacompress.metrics import evaluate
+    from fpgacompress.models import build_mlp
+    from fpgacompress.pruning.api import prune
+    from fpgacompress.pruning.mask import PruningMask
+    from fpgacompress.pruning.spec import PruneSpec
+    from fpgacompress.quantization import quantization_aware_training, quantization_report
+    from fpgacompress.recipe import TrainingConfig
+    from fpgacompress.regularizers import L1, Lp
+    from fpgacompress.training import train
+
+    data, _ = load_jets(args.data).subsample(max_train=args.max_train, seed=seed).standardized()
+    pretraining = TrainingConfig(epochs=args.pretrain_epochs, early_stopping_patience=5, seed=seed)
+    pretrained = {}
+    sources = (("float", None), ("L1", L1(1e-4)), ("Lp", Lp(1e-3, p=0.1)))
+    for label, regularizer in sources[::2] if args.qat_only else sources:
+        pretrained[label] = train(build_mlp("16-64-32-32-5", regularizer=regularizer, seed=seed), data,
+                                  pretraining, progress=False)  # fmt: skip
+    float_accuracy = pretrained["float"].metrics.accuracy
+    print(f"seed {seed}: float {float_accuracy:.4f}", flush=True)
+    budget_epochs = args.steps * args.epochs_per_step + args.fine_tune_epochs
+    retraining = TrainingConfig(batch_size=512, learning_rate=1e-3, early_stopping_patience=None, seed=seed)
+    common = {
+        "target_sparsity": args.target_sparsity,
+        "scope": "global",
+        "sparsity_schedule": "polynomial",
+        "learning_rate_schedule": "restart",
+        "max_iterations": args.steps,
+        "epochs_per_iteration": args.epochs_per_step,
+        "fine_tune_epochs": args.fine_tune_epochs,
+        "layers": {"output": {"max_sparsity": 0.7}},
+    }
+    rows, models = [], {}
+    for regularizer in ("Lp",) if args.qat_only else ("L1", "Lp"):
+        for criterion in ("resource",) if args.qat_only else CRITERIA:
+            label = f"{criterion} + {regularizer}"
+            started = time.perf_counter()
+            result = prune(pretrained[regularizer].model, data, PruneSpec(criterion=criterion, **common),
+                           training=retraining, progress=False)  # fmt: skip
+            epochs = sum(record.epochs_trained for record in result.records)
+            rows.append(_row(label, result.model, result.final.test_accuracy, epochs,
+                             time.perf_counter() - started, pretrained[regularizer].metrics.accuracy))  # fmt: skip
+            models[label] = (result.model, pretrained[regularizer].epochs_run + epochs)
+            print(f"seed {seed}: {label} {rows[-1]['accuracy']:.4f} {rows[-1]['zeros']:.3f}", flush=True)
+    started = time.perf_counter()
+    result = None if args.qat_only else prune(pretrained["float"].model, data,
+                   PruneSpec(method="tfmot", target_sparsity=args.target_sparsity,
+                             layers={"output": {"max_sparsity": 0.7}},
+                             schedule={"kind": "polynomial", "epochs": budget_epochs}),
+                   training=retraining, progress=False)  # fmt: skip
+    if result is not None:
+        rows.append(_row("TF-MOT polynomial", result.model, result.final.test_accuracy, budget_epochs,
+                         time.perf_counter() - started, float_accuracy))  # fmt: skip
+        print(f"seed {seed}: TF-MOT {rows[-1]['accuracy']:.4f}", flush=True)
+    # hls4ml last among the pruners: it changes Keras global state (custom objects).
+    if not (args.skip_hls4ml or args.qat_only):
+        started = time.perf_counter()
+        optimized = hls4ml_prune(pretrained["L1"].model, data, args, seed, args.out / f"hls4ml_seed{seed}")
+        accuracy = evaluate(optimized, data.x_test, data.y_test, data.class_names).accuracy
+        rows.append(_row("hls4ml dsp_aware_pruning (L1)", optimized, accuracy, budget_epochs,
+                         time.perf_counter() - started, pretrained["L1"].metrics.accuracy))  # fmt: skip
+        print(f"seed {seed}: hls4ml {accuracy:.4f} {rows[-1]['zeros']:.3f}", flush=True)
+
+    qat_rows = []
+    qat = retraining.model_copy(update={"epochs": args.qat_epochs, "early_stopping_patience": 8})
+    for label in ("resource + Lp",) if args.qat_only else ("resource + L1", "resource + Lp"):
+        model, epochs_before = models[label]
+        spec = spec_for(model, data, 6, activation_bits=8, input_bits=10)
+        started = time.perf_counter()
+        quantized = quantization_aware_training(model, spec, data, qat, progress=False)
+        if PruningMask.from_model(model).violations(quantized.model):
+            raise SystemExit(f"{label}: pruned weights regrew during QAT")
+        report = quantized.report
+        qat_rows.append({"method": f"{label} + QAT 6-bit (8-bit ReLU)", "accuracy": quantized.training.metrics.accuracy,
+                         "bops": report.total_bops, "effective_zeros": report.sparsity,
+                         "epochs": epochs_before + quantized.training.epochs_run,
+                         "seconds": round(time.perf_counter() - started)})  # fmt: skip
+    reference_budget = max(row["epochs"] for row in qat_rows)
+    started = time.perf_counter()
+    reference_model, reference = tfmot_recipe(data, reference_budget, retraining, seed, 8)
+    report = quantization_report(reference_model)
+    qat_rows.append({"method": "TF-MOT 75% + QKeras 6-bit (reference)", "accuracy": reference.metrics.accuracy,
+                     "bops": report.total_bops, "effective_zeros": report.sparsity, "epochs": reference.epochs_run,
+                     "seconds": round(time.perf_counter() - started)})  # fmt: skip
+    print(f"seed {seed}: QAT done", flush=True)
+    return {"seed": seed, "float_accuracy": float_accuracy, "n_train": len(data.y_train),
+            "n_val": len(data.y_val), "n_test": len(data.y_test), "rows": rows, "qat_rows": qat_rows}  # fmt: skip
+
+
+def _stats(values) -> str:
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    return f"{values.mean():.4f} ± {(values.max() - values.min()) / 2:.4f}"
+
+
+def summarize(results: list[dict]) -> list[str]:
+    """Markdown tables: mean over seeds, ± half the max-min spread."""
+    import numpy as np
+
+    lines = ["| method | zeros (stored) | test accuracy | Δ vs float [pt] (mean ± half spread) | LUT | DSP | "
+             "LUT + 55·DSP | epochs | per layer (zeros, seed 0) |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for index, row in enumerate(results[0]["rows"]):
+        per_seed = [result["rows"][index] for result in results]
+        drops = [
+            100 * (result["float_accuracy"] - row_["accuracy"])
+            for result, row_ in zip(results, per_seed, strict=True)
+        ]
+        layers = ", ".join(f"{name} {value:.0%}" for name, value in row["layers"].items())
+        lines.append(
+            f"| {row['method']} | {np.mean([r['zeros'] for r in per_seed]):.1%} | "
+            f"{_stats([r['accuracy'] for r in per_seed])} | {np.mean(drops):+.2f} ± "
+            f"{(max(drops) - min(drops)) / 2:.2f} | {np.mean([r['lut'] for r in per_seed]):.0f} | "
+            f"{np.mean([r['dsp'] for r in per_seed]):.0f} | {np.mean([r['lut_55dsp'] for r in per_seed]):.0f} | "
+            f"{row['epochs']} | {layers} |"
+        )
+    lines += ["", "| model | test accuracy | BOPs (mean) | effective zeros | epochs | meets target (seeds) |",
+              "|---|---|---|---|---|---|"]  # fmt: skip
+    for index, row in enumerate(results[0]["qat_rows"]):
+        per_seed = [result["qat_rows"][index] for result in results]
+        references = [result["qat_rows"][-1] for result in results]
+        met = sum(
+            mine["accuracy"] >= ref["accuracy"] and mine["bops"] <= ref["bops"] / 2
+            for mine, ref in zip(per_seed, references, strict=True)
+        )
+        lines.append(
+            f"| {row['method']} | {_stats([r['accuracy'] for r in per_seed])} | "
+            f"{np.mean([r['bops'] for r in per_seed]):.0f} | {np.mean([r['effective_zeros'] for r in per_seed]):.1%} | "
+            f"{row['epochs']} | {met}/{len(results)} |"
+        )
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--max-train", type=int, default=60000, help="subsample the 144k training jets")
-    parser.add_argument("--pretrain-epochs", type=int, default=40)
-    parser.add_argument("--target-sparsity", type=float, nargs="+", default=[0.9])
-    parser.add_argument("--fraction", type=float, default=0.3)
-    parser.add_argument("--epochs-per-iteration", type=int, default=6)
-    parser.add_argument("--scope", choices=["layer", "global"], default="global")
+    parser.add_argument("--pretrain-epochs", type=int, default=30)
+    parser.add_argument("--target-sparsity", type=float, default=0.93)
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--epochs-per-step", type=int, default=5)
     parser.add_argument(
-        "--caps", default="output=0.7", help="per-layer max sparsity, e.g. fc1=0.85,output=0.7"
+        "--fine-tune-epochs", type=int, default=0, help="ours: epochs at the final mask (early stopping)"
     )
-    parser.add_argument("--l1", type=float, default=1e-4)
-    parser.add_argument("--lp", type=float, default=1e-3)
-    parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate while pruning")
+    parser.add_argument("--qat-epochs", type=int, default=30)
+    parser.add_argument("--skip-hls4ml", action="store_true")
+    parser.add_argument(
+        "--qat-only", action="store_true", help="only resource + Lp, its 6-bit QAT and the reference recipe"
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/bench_pruning"))
+    parser.add_argument("--one-seed", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.one_seed is not None:
+        result = run_seed(args, args.one_seed)
+        (args.out / f"seed_{args.one_seed}.json").write_text(json.dumps(result, indent=2))
+        return
 
     started = time.perf_counter()
-    data, _ = load_jets(args.data).subsample(max_train=args.max_train, seed=0).standardized()
-    pretraining = TrainingConfig(
-        epochs=args.pretrain_epochs, batch_size=512, early_stopping_patience=5, seed=0
-    )
-    pretrained = {}
-    for label, regularizer in (("float", None), ("L1", L1(args.l1)), ("Lp", Lp(args.lp, p=0.1))):
-        model = build_mlp("16-64-32-32-5", regularizer=regularizer, seed=0)
-        pretrained[label] = train(model, data, pretraining, progress=False)
-    float_accuracy = pretrained["float"].metrics.accuracy
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    passthrough = [argument for argument in sys.argv[1:]]
+    workers = [
+        subprocess.Popen([sys.executable, __file__, *passthrough, "--one-seed", str(seed)]) for seed in seeds
+    ]
+    if any(worker.wait() for worker in workers):
+        raise SystemExit("a seed failed; see its output above")
+    results = [json.loads((args.out / f"seed_{seed}.json").read_text()) for seed in seeds]
     print(
-        f"train {len(data.y_train)} / val {len(data.y_val)} / test {len(data.y_test)} jets; float baseline test "
-        f"accuracy {float_accuracy:.4f} (mean AUC {pretrained['float'].metrics.mean_auc:.4f}), "
-        f"{pretrained['float'].epochs_run} epochs"
+        f"train {results[0]['n_train']} / val {results[0]['n_val']} / test {results[0]['n_test']} jets per seed; "
+        f"float baseline test accuracy {_stats([result['float_accuracy'] for result in results])} "
+        f"over seeds {seeds}"
     )
-    print(
-        "| target | method | pretrained accuracy | zeros | test accuracy | loss vs float [pt] | mean AUC "
-        "| pruning epochs | per layer | wall |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for target in args.target_sparsity:
-        compare_at(target, args, data, pretrained, args.out / f"target_{target:g}")
+    print("\n".join(summarize(results)))
     print(f"total wall time {time.perf_counter() - started:.0f} s")
-
-
-def compare_at(target: float, args, data, pretrained: dict, out: Path) -> None:
-    """Prune the pretrained models to ``target`` with each method; print rows, write curves and plot."""
-    retraining = TrainingConfig(
-        batch_size=512, learning_rate=args.learning_rate, early_stopping_patience=None, seed=0
-    )
-    iterations = math.ceil(math.log(1 - target) / math.log(1 - args.fraction))
-    common = {
-        "target_sparsity": target,
-        "scope": args.scope,
-        "fraction_per_iteration": args.fraction,
-        "max_iterations": iterations + 2,
-        "epochs_per_iteration": args.epochs_per_iteration,
-        "layers": parse_caps(args.caps),
-    }
-    runs = {  # label: (method, pretrained model it starts from); iterative first, TF-MOT gets their epochs
-        "iterative + L1": ("iterative", "L1"),
-        "iterative + Lp (p=0.1)": ("iterative", "Lp"),
-        "TF-MOT polynomial": ("tfmot", "float"),
-    }
-    float_accuracy = pretrained["float"].metrics.accuracy
-    curves, epoch_budget = {}, 0
-    for label, (method, source) in runs.items():
-        spec = PruneSpec(
-            method=method, schedule={"kind": "polynomial", "epochs": max(epoch_budget, 3)}, **common
-        )
-        start = time.perf_counter()
-        result = prune(
-            pretrained[source].model,
-            data,
-            spec,
-            training=retraining,
-            run_dir=out / method / source,
-            progress=False,
-        )
-        seconds = time.perf_counter() - start
-        curves[label] = result.records
-        epochs_run = sum(record.epochs_trained for record in result.records[1:])
-        if method == "iterative":
-            epoch_budget = max(epoch_budget, epochs_run)
-        layers = ", ".join(f"{name} {value:.0%}" for name, value in result.mask.layer_sparsity().items())
-        print(
-            f"| {target:.0%} | {label} | {pretrained[source].metrics.accuracy:.4f} | {result.mask.sparsity:.1%} | "
-            f"{result.final.test_accuracy:.4f} | {100 * (float_accuracy - result.final.test_accuracy):+.2f} | "
-            f"{result.final.test_mean_auc:.4f} | {epochs_run} | {layers} | {seconds:.0f} s |",
-            flush=True,
-        )
-    plot_accuracy_vs_sparsity(
-        curves,
-        out / "accuracy_vs_sparsity.png",
-        reference_accuracy=float_accuracy,
-        title=f"16-64-32-32-5, target {target:.0%} zeros (reference: float baseline)",
-    )
-    (out / "curves.json").write_text(
-        json.dumps(
-            {label: [record.to_dict() for record in records] for label, records in curves.items()}, indent=2
-        )
-    )
-    for label, records in curves.items():
-        print(f"  {label}: " + "; ".join(f"{r.sparsity:.0%} {r.test_accuracy:.4f}" for r in records))
 
 
 if __name__ == "__main__":

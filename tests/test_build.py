@@ -290,3 +290,13 @@ def test_binary_layer_after_an_unquantized_input_is_refused():
 
     with pytest.raises(ModelError, match=r"Binary weights need a fixed-point input.*Received input auto"):
         binary_dense_precision(16, "auto", "fixed<6,1>")
+
+
+def test_project_holds_the_model_load_model_reloads(project, tagger, jets_x):
+    from fpgacompress.model_io import load_model
+
+    reloaded = load_model(project.path / "model.h5")
+    assert json.loads((project.path / "manifest.json").read_text())["model"] == "model.h5"
+    np.testing.assert_array_equal(
+        reloaded.predict(jets_x[:64], verbose=0), tagger.predict(jets_x[:64], verbose=0)
+    )

@@ -1,6 +1,7 @@
-"""``fpgacompress prune``: prune a trained model (iterative magnitude pruning or TF-MOT)."""
+"""``fpgacompress prune``: prune a trained model (iterative pruning by a criterion, TF-MOT, or to a resource budget)."""
 
 from __future__ import annotations
+
 
 import click
 
@@ -58,6 +59,56 @@ def _parse_caps(pairs: tuple[str, ...]) -> dict[str, dict]:
     show_default=True,
     help="iterative: fraction of the remaining weights cut per iteration.",
 )
+@click.option(
+    "--criterion",
+    type=click.Choice(["magnitude", "obd", "resource"]),
+    default="magnitude",
+    show_default=True,
+    help="iterative: rank weights by |w|, by OBD saliency (1/2 H_ii w^2), or by saliency per estimated LUT.",
+)
+@click.option(
+    "--sparsity-schedule",
+    type=click.Choice(["fraction", "polynomial"]),
+    default="fraction",
+    show_default=True,
+    help="iterative: a fixed fraction per iteration, or Zhu & Gupta's cubic ramp over --max-iterations.",
+)
+@click.option(
+    "--learning-rate-schedule",
+    type=click.Choice(["constant", "restart"]),
+    default="constant",
+    show_default=True,
+    help="iterative: 'restart' rewinds the learning rate at every step and cosine-decays it.",
+)
+@click.option("--board", help="Board --budget is measured against, e.g. serenity-vu13p.")
+@click.option(
+    "--budget",
+    metavar="LIMITS",
+    help='Prune until the estimated design fits, e.g. "lut<=2%,dsp<=0" (needs --board).',
+)
+@click.option(
+    "--reuse-factor",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Reuse factor the firmware will use; above 1, weights sharing a multiplier are cut together.",
+)
+@click.option(
+    "--multiplier-binding", type=click.Choice(["auto", "dsp", "fabric"]), default="auto", show_default=True
+)
+@click.option(
+    "--precision",
+    default="ap_fixed<16,6>",
+    show_default=True,
+    help="Type of float layers for the cost estimate (QKeras layers carry their own).",
+)
+@click.option(
+    "--fine-tune-epochs",
+    type=int,
+    default=0,
+    show_default=True,
+    help="iterative: epochs at the final mask after the last cut (early stopping).",
+)
 @click.option("--max-iterations", type=int, default=10, show_default=True)
 @click.option("--epochs-per-iteration", type=int, default=10, show_default=True)
 @click.option(
@@ -97,6 +148,15 @@ def prune(
     target_sparsity,
     scope,
     fraction_per_iteration,
+    criterion,
+    sparsity_schedule,
+    learning_rate_schedule,
+    board,
+    budget,
+    reuse_factor,
+    multiplier_binding,
+    precision,
+    fine_tune_epochs,
     max_iterations,
     epochs_per_iteration,
     schedule,
@@ -115,6 +175,9 @@ def prune(
 ):
     """Prune MODEL; write the pruned model, mask.npz, records.json and plots into --out.
 
+    With --budget, prune until the estimated design fits --board; when it cannot within the accuracy
+    budget it says so in one line (exit code 2) and leaves no --out directory behind.
+
     The input standardization saved beside MODEL is reused (and saved beside the pruned model).
     """
     from ..config import TrainingConfig, parse_section
@@ -130,6 +193,17 @@ def prune(
         "schedule": {"kind": schedule, "epochs": epochs},
         "exclude": list(exclude),
         "layers": _parse_caps(max_layer_sparsity),
+        "criterion": criterion,
+        "fine_tune_epochs": fine_tune_epochs,
+        "sparsity_schedule": sparsity_schedule,
+        "learning_rate_schedule": learning_rate_schedule,
+        "hardware": {
+            "board": board,
+            "reuse_factor": reuse_factor,
+            "multiplier_binding": multiplier_binding,
+            "default_precision": precision,
+        },
+        "resource_budget": budget,
     }
     if max_accuracy_drop is not None:
         payload["accuracy_budget"] = {

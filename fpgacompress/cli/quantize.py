@@ -39,7 +39,7 @@ from .common import (
 @click.option(
     "--activation-integer",
     type=int,
-    help="Integer bits of the ReLU outputs with --bits (default: --integer).",
+    help="Integer bits of the ReLU outputs with --bits (default: 3, capped by the width).",
 )
 @click.option(
     "--input-bits", type=int, default=16, show_default=True, help="Total bits of the input quantizer."

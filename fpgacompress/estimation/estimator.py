@@ -295,6 +295,7 @@ def estimate(
     coefficients: EstimatorCoefficients | None = None,
     tmux: int | None = None,
     latency_budget_ns: float | None = None,
+    clock_mhz: float | None = None,
 ) -> ResourceReport:
     """Estimate resources of an hls4ml project folder, a saved model file, or an in-memory Keras model.
 
@@ -306,6 +307,7 @@ def estimate(
         strategy: Override every dense layer's strategy (``latency`` or ``resource``).
         io_type: Override the design's io_type (``io_parallel`` or ``io_stream``).
         clock_period_ns: Target clock (default: the project's, else the board's, else 5 ns).
+        clock_mhz: The same target as a frequency, the name ``BuildConfig`` uses; give one of the two.
         hls_tool: HLS tool and version, ``vitis-2024.1`` or ``vivado-2019.2`` (default: the version in
             the project's C-synthesis report, else its backend's family, else
             :data:`~fpgacompress.estimation.hls_tools.DEFAULT_HLS_TOOL`).
@@ -317,7 +319,17 @@ def estimate(
 
     Raises:
         ModelError: for a path that is neither an hls4ml project nor a readable model.
+        ConfigError: both ``clock_mhz`` and ``clock_period_ns``, or a clock that is not positive.
     """
+    if clock_mhz is not None:
+        from ..errors import ConfigError
+
+        if clock_period_ns is not None or not clock_mhz > 0:
+            raise ConfigError(
+                "estimate() takes one clock: clock_mhz (> 0, as in BuildConfig) or clock_period_ns. "
+                f"Received: clock_mhz={clock_mhz}, clock_period_ns={clock_period_ns}."
+            )
+        clock_period_ns = 1000.0 / clock_mhz
     if clock_period_ns is None and board is not None:
         from ..boards import load_board
 

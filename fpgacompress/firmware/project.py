@@ -48,9 +48,11 @@ from .hls_config import hls4ml_config, input_quantizer_layer, prepare_for_hls4ml
 from .settings import BuildConfig
 from .testbench import compute_reference, save_reference, write_csim_testbench
 
-__all__ = ["HlsProject", "build", "load_project", "MANIFEST_FILE", "BUILD_LOG"]
+__all__ = ["HlsProject", "build", "load_project", "MANIFEST_FILE", "BUILD_LOG", "SAVED_MODEL_FILE"]
 
 MANIFEST_FILE = "manifest.json"
+SAVED_MODEL_FILE = "model.h5"
+"""The model the project was built from, saved with fpgacompress so ``load_model`` reloads it."""
 BUILD_LOG = "build.log"
 PTQ_MODEL_FILE = "ptq_model.h5"
 _VERSIONED_PACKAGES = ("fpgacompress", "hls4ml", "tensorflow", "qkeras", "numpy")
@@ -286,6 +288,10 @@ def _write_project(
     (directory / BUILD_LOG).write_text(hls4ml_log.getvalue())
     save_reference(reference, directory)
     traced_layers = write_csim_testbench(hls_model, directory)
+    from ..model_io import save_model
+
+    # hls4ml's own keras_model.keras does not reload (custom objects); this one does, with load_model.
+    save_model(model, directory / SAVED_MODEL_FILE)
 
     versions = _versions()
     settings = config.model_dump()
@@ -319,6 +325,7 @@ def _write_project(
             "traced_layers": list(traced_layers),
         },
         "layers": _layer_table(hls_model),
+        "model": SAVED_MODEL_FILE,
     }
     if ptq_result is not None:
         from ..model_io import save_model

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from ..config import TrainingConfig, parse_section
@@ -16,7 +17,7 @@ from ..data import Dataset, Standardizer
 from ..errors import DataError, ModelError
 from .mask import prunable_layers
 from .result import PruneResult, save_result
-from .spec import PruneSpec
+from .spec import PruneSpec, TfmotSchedule
 
 __all__ = ["prune"]
 
@@ -29,6 +30,40 @@ def _method(name: str):
     from .tfmot import prune_with_tfmot  # the only other value PruneSpec accepts
 
     return prune_with_tfmot
+
+
+def _spec_with_training_epochs(spec: PruneSpec, training: TrainingConfig) -> PruneSpec:
+    """Honour ``TrainingConfig(epochs=N)``: it used to be silently replaced by the spec's default."""
+    if "epochs" not in training.model_fields_set:
+        return spec
+    if spec.method == "iterative":
+        field, current, explicit = (
+            "epochs_per_iteration",
+            spec.epochs_per_iteration,
+            "epochs_per_iteration" in spec.model_fields_set,
+        )
+    else:
+        field, current, explicit = (
+            "schedule.epochs",
+            spec.schedule.epochs,
+            "epochs" in spec.schedule.model_fields_set,
+        )
+    if explicit:
+        if current != training.epochs:
+            warnings.warn(
+                f"prune(): the spec sets {field}={current}, so training.epochs={training.epochs} is not used. "
+                "Set only one of them.",
+                stacklevel=3,
+            )
+        return spec
+    if spec.method == "iterative":
+        return spec.model_copy(update={"epochs_per_iteration": training.epochs})
+    schedule = parse_section(
+        TfmotSchedule,
+        {**spec.schedule.model_dump(exclude_unset=True), "epochs": training.epochs},
+        "pruning schedule",
+    )
+    return spec.model_copy(update={"schedule": schedule})
 
 
 def prune(
@@ -47,7 +82,9 @@ def prune(
         model: a trained Keras model with Dense / QDense layers (its regularizers stay on).
         data: standardized jets; validation accuracy judges the budget, test accuracy is recorded.
         spec: a :class:`PruneSpec` (or its dict form); default: iterative, 90 % zeros.
-        training: optimizer settings for every retraining (``epochs`` is taken from the spec).
+        training: optimizer settings for every retraining. Its ``epochs``, when given, is the
+            retraining length: epochs per iteration (``iterative``) or under the schedule (``tfmot``);
+            when the spec sets that length too, the spec wins (with a warning).
         standardizer: saved beside ``run_dir/model.h5`` so the pruned model keeps its preprocessing.
         run_dir: if given, model, ``mask.npz``, ``records.json`` and the plots are written there.
         progress: show a progress bar per retraining.
@@ -56,12 +93,14 @@ def prune(
         ConfigError: the spec is invalid or names layers the model lacks.
         ModelError: the model has nothing to prune.
         DataError: the data do not fit the model's input.
+        ResourceBudgetError: budget mode cannot fit the design within the accuracy budget.
     """
     if spec is None:
         spec = PruneSpec()
     elif isinstance(spec, dict):
         spec = parse_section(PruneSpec, spec, "pruning spec")
     training = training or TrainingConfig()
+    spec = _spec_with_training_epochs(spec, training)
     if not prunable_layers(model):
         raise ModelError(f"Model '{model.name}' has no Dense or QDense kernel to prune.")
     n_inputs = model.input_shape[-1]

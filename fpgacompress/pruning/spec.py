@@ -7,6 +7,13 @@ One :class:`PruneSpec` drives both methods behind :func:`~fpgacompress.pruning.p
   constraint, repeat until ``target_sparsity``, ``max_iterations`` or the accuracy budget stops it.
 * ``tfmot``: TF-MOT's ``prune_low_magnitude`` with a constant or polynomial-decay schedule.
 
+``criterion`` says what ranks the weights of ``iterative`` (``magnitude``, ``obd``: second-derivative
+saliency, ``resource``: saliency per estimated LUT of hardware; see
+:mod:`~fpgacompress.pruning.saliency`); ``sparsity_schedule`` and ``learning_rate_schedule`` say how
+the steps go (:mod:`~fpgacompress.pruning.schedules`); ``hardware`` says what the weights cost
+(precision, multiplier binding, reuse factor: above 1, whole multiplier groups are cut together) and
+``resource_budget`` turns on budget mode (:mod:`~fpgacompress.pruning.budget`).
+
 Per-layer overrides let a user keep more of the small output and input layers, where every weight
 counts, and take the sparsity from the wide hidden layers instead.
 
@@ -25,7 +32,14 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from ..config import StrictConfig, format_validation_error
 from ..errors import ConfigError
 
-__all__ = ["AccuracyBudget", "LayerOverride", "TfmotSchedule", "PruneSpec", "PRUNING_METHODS"]
+__all__ = [
+    "AccuracyBudget",
+    "HardwareTarget",
+    "LayerOverride",
+    "TfmotSchedule",
+    "PruneSpec",
+    "PRUNING_METHODS",
+]
 
 PRUNING_METHODS = ("iterative", "tfmot")
 
@@ -121,6 +135,30 @@ class TfmotSchedule(StrictConfig):
         )
 
 
+class HardwareTarget(StrictConfig):
+    """What the pruned model will be built as, for the ``resource`` criterion and budget mode.
+
+    ``reuse_factor`` above 1 also turns on pattern pruning: weights that share a multiplier are
+    cut together (:mod:`~fpgacompress.pruning.patterns`). ``default_precision`` is the type of float
+    layers (QKeras layers carry their own), as for ``fpgacompress report``.
+    """
+
+    board: str | None = None
+    reuse_factor: int = Field(1, ge=1)
+    strategy: Literal["latency", "resource"] = "latency"
+    multiplier_binding: Literal["auto", "dsp", "fabric"] = "auto"
+    default_precision: str = "ap_fixed<16,6>"
+    clock_mhz: float | None = Field(None, gt=0)
+
+    @field_validator("default_precision")
+    @classmethod
+    def _valid_precision(cls, value):
+        from ..estimation.fixed_point import parse_fixed_point
+
+        parse_fixed_point(value)
+        return value
+
+
 class PruneSpec(StrictConfig):
     """The whole pruning configuration (see the module docstring).
 
@@ -134,10 +172,21 @@ class PruneSpec(StrictConfig):
     fraction_per_iteration: float = Field(0.3, gt=0, lt=1)
     max_iterations: int = Field(10, ge=1)
     epochs_per_iteration: int = Field(10, ge=1)
+    fine_tune_epochs: int = Field(
+        0, ge=0, description="iterative: retraining at the final mask after the last cut"
+    )
     layers: dict[str, LayerOverride] = Field(default_factory=dict)
     exclude: tuple[str, ...] = ()
     accuracy_budget: AccuracyBudget | None = None
     schedule: TfmotSchedule = TfmotSchedule()
+    criterion: Literal["magnitude", "obd", "resource"] = "magnitude"
+    sparsity_schedule: Literal["fraction", "polynomial"] = "fraction"
+    learning_rate_schedule: Literal["constant", "restart"] = "constant"
+    hessian_samples: int = Field(8192, ge=1, description="training jets for the Hessian diagonal")
+    hardware: HardwareTarget = HardwareTarget()
+    resource_budget: str | None = Field(
+        None, description='budget mode on hardware.board, e.g. "lut<=2%,dsp<=0"'
+    )
 
     def __init__(self, **values):
         try:
@@ -153,6 +202,29 @@ class PruneSpec(StrictConfig):
     @classmethod
     def _valid_target(cls, value):
         return _check_sparsity(value, "target_sparsity")
+
+    @field_validator("resource_budget")
+    @classmethod
+    def _valid_budget(cls, value):
+        if value is not None:
+            from .budget import ResourceBudget
+
+            ResourceBudget.parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _budget_needs_board(self):
+        if self.resource_budget is not None:
+            if self.hardware.board is None:
+                raise ValueError(
+                    f"resource_budget {self.resource_budget!r} needs a board to measure against: set "
+                    "hardware.board (--board), e.g. serenity-vu13p"
+                )
+            if self.method != "iterative":
+                raise ValueError(f"resource_budget needs method 'iterative'; received method={self.method!r}")
+        if self.hardware.reuse_factor > 1 and self.method != "iterative":
+            raise ValueError("pattern pruning (hardware.reuse_factor > 1) needs method 'iterative'")
+        return self
 
     @model_validator(mode="after")
     def _no_override_of_excluded(self):

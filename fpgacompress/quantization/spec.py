@@ -64,6 +64,10 @@ _AUTO_ALPHA_MESSAGE = (
 )
 
 
+_DEFAULT_ACTIVATION_INTEGER = 3
+"""ReLU integer bits when not given: outputs up to 8, as the default 8-bit activation has."""
+
+
 def max_integer_bits(bits: int, signed: bool, saturating: bool) -> int:
     """The most integer bits a quantizer may have and stay bit-exact in hls4ml.
 
@@ -289,6 +293,10 @@ class QuantizationSpec(StrictConfig):
     ) -> QuantizationSpec:
         """The same precision everywhere, as in ``fpgacompress quantize --bits 6 --integer 0``.
 
+        ``integer`` is for weights and biases. ReLU outputs default to ``activation_integer=3``
+        (capped by the width): ReLUs of standardized jets reach several units, and the weights'
+        ``integer=0`` would cap them below 1.0 (a silent 0.36-point loss on the jet tagger).
+
         Example:
             >>> QuantizationSpec.uniform(6, weight_kind="ternary", activation_integer=2)
         """
@@ -300,7 +308,14 @@ class QuantizationSpec(StrictConfig):
                 "bias": {"bits": bits, "integer": integer},
                 "activation": {
                     "bits": activation_bits or bits,
-                    "integer": integer if activation_integer is None else activation_integer,
+                    "integer": (
+                        min(
+                            _DEFAULT_ACTIVATION_INTEGER,
+                            max_integer_bits(activation_bits or bits, False, True),
+                        )
+                        if activation_integer is None
+                        else activation_integer
+                    ),
                 },
             },
         }
