@@ -68,7 +68,7 @@ def product_costs(
     *,
     multiplier_binding: str = "auto",
     default_precision: str = "ap_fixed<16,6>",
-    hls_tool: str = "vitis",
+    hls_tool: str | None = None,
 ) -> dict[str, ProductCost]:
     """Per-weight LUT and DSP cost of every dense layer of ``model`` (Keras or QKeras).
 
@@ -76,15 +76,18 @@ def product_costs(
         model: the model as it will be converted (QDense layers carry their own types).
         multiplier_binding: ``auto``, ``dsp`` or ``fabric``, as for the estimator.
         default_precision: the type of float layers' weights, inputs and sums.
-        hls_tool: ``vitis`` or ``vivado`` (their calibrated LUT coefficients differ).
+        hls_tool: ``vitis-2024.1``, ``vivado-2019.2``, ... (default: the estimator's); each tool era has
+            its own calibrated LUT coefficients.
     """
     from ..estimation.coefficients import load_coefficients
     from ..estimation.fixed_point import csd_digit_counts
+    from ..estimation.hls_tools import DEFAULT_HLS_TOOL, parse_hls_tool
     from ..estimation.keras_reader import read_keras_model
     from ..estimation.layers import DenseSpec
 
+    hls_tool = str(parse_hls_tool(hls_tool or DEFAULT_HLS_TOOL))
     coefficients = load_coefficients()
-    lut_model = coefficients.model(hls_tool, "dense_lut")
+    lut_model = coefficients.model(parse_hls_tool(hls_tool).era, "dense_lut")
     design = read_keras_model(
         model, hls_tool=hls_tool, multiplier_binding=multiplier_binding, default_precision=default_precision
     )
