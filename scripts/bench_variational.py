@@ -116,6 +116,12 @@ def main() -> None:
     parser.add_argument("--target-sparsity", type=float, default=0.95)
     parser.add_argument("--fraction", type=float, default=0.5)
     parser.add_argument("--qat-epochs", type=int, default=10)
+    parser.add_argument(
+        "--qat-integer",
+        type=int,
+        default=0,
+        help="integer bits of the 6-bit weights and biases (sparse weights are large)",
+    )
     parser.add_argument("--timing-events", type=int, default=2000, help="testbench jets timed in C++")
     parser.add_argument("--out", type=Path, default=Path("runs/bench_variational"))
     args = parser.parse_args()

@@ -269,3 +269,25 @@ def test_bad_spec_values_are_one_config_error(values, message):
 
     with pytest.raises(ConfigError, match=message):
         SparsifySpec(**values)
+
+
+def test_a_gate_that_removes_every_feature_is_refused_or_keeps_the_most_relevant_one():
+    from fpgacompress.variational import threshold_mask
+
+    model = _variational_model()
+    gate = model.get_layer("input_feature_gate")
+    gate.log_sigma2.assign(np.zeros(gate.log_sigma2.shape, np.float32))
+    gate.theta.assign(np.linspace(0.01, 0.02, 6).astype(np.float32))  # log alpha from 9.2 down to 7.8
+    with pytest.raises(ModelError, match="every weight of layer 'input_feature_gate'"):
+        threshold_mask(model, 2.0)
+    mask, _ = threshold_mask(model, 2.0, on_empty_layer="keep_best_per_output")
+    assert mask.masks["input_feature_gate"].tolist() == [False] * 5 + [True]  # the largest theta: least noise
+
+
+def test_a_quantized_model_is_refused(toy):
+    from fpgacompress.quantization import QuantizationSpec, quantize
+    from fpgacompress.variational import to_variational
+
+    _, model = toy
+    with pytest.raises(ModelError, match="already quantized.*sparsify the float model"):
+        to_variational(quantize(model, QuantizationSpec.uniform(6)), n_train_samples=100)

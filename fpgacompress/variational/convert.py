@@ -67,7 +67,7 @@ def to_variational(
         ModelError: no ``Dense`` layer, a quantized (QKeras) layer, or a model that is not a chain.
     """
     chain = chain_layers(model)
-    quantized = [layer.name for layer in chain if type(layer).__name__.startswith("Q")]
+    quantized = [layer.name for layer in chain if type(layer).__module__.split(".")[0] == "qkeras"]
     if quantized:
         raise ModelError(
             f"Layer(s) {', '.join(quantized)} are already quantized (QKeras); sparsify the float model, "

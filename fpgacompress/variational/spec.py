@@ -38,7 +38,8 @@ class SparsifySpec(StrictConfig):
             and plotted); irrelevant features end with zero rows in the first layer.
         on_empty_layer: when the threshold removes every weight of a layer (the network output would
             no longer depend on its input): ``refuse`` (an error) or ``keep_best_per_output`` (each
-            output of such a layer keeps its weight with the smallest log alpha).
+            output of such a layer keeps its weight with the smallest log alpha; the export then differs
+            from the variational model's own thresholded output by those weights).
         fine_tune_epochs: epochs of ordinary training of the sparse export with its zeros held
             (0: export the thresholded variational means as they are).
     """

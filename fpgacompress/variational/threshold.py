@@ -60,7 +60,8 @@ def threshold_mask(
     Args:
         variational: a trained model with variational layers.
         threshold: the log alpha cut.
-        on_empty_layer: ``refuse`` or ``keep_best_per_output`` when a Dense layer would lose every weight.
+        on_empty_layer: ``refuse`` or ``keep_best_per_output`` when a layer (or the feature gate) would
+            lose every weight.
 
     Raises:
         ModelError: a log alpha is not finite (the training diverged), or the threshold empties a
@@ -81,7 +82,7 @@ def threshold_mask(
         log_alpha = layer.log_alpha()
         keep = log_alpha < np.float32(threshold)  # the layer compares in float32 too
         n_fallback = 0
-        if isinstance(layer, VariationalDense) and not keep.any():
+        if not keep.any():
             if on_empty_layer == "refuse":
                 raise ModelError(
                     f"threshold={threshold} removes every weight of layer '{layer.name}' (smallest log alpha "
@@ -89,7 +90,10 @@ def threshold_mask(
                     "threshold, train fewer epochs, or set on_empty_layer: keep_best_per_output."
                 )
             keep = np.zeros_like(keep)
-            keep[np.argmin(log_alpha, axis=0), np.arange(keep.shape[1])] = True
+            if isinstance(layer, VariationalDense):  # each output keeps its least noisy weight
+                keep[np.argmin(log_alpha, axis=0), np.arange(keep.shape[1])] = True
+            else:  # the feature gate keeps its most relevant feature
+                keep[np.argmin(log_alpha)] = True
             n_fallback = int(keep.sum())
         masks[layer.name] = keep
         summary[layer.name] = LayerSparsity(
