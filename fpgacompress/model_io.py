@@ -24,6 +24,8 @@ CUSTOM_OBJECT_MODULES: tuple[str, ...] = (
     "fpgacompress.regularizers",
     "fpgacompress.pruning.mask",
     "fpgacompress.autopruning.layer",
+    "fpgacompress.quantization.ttq",  # TTQDense
+    "fpgacompress.quantization.codebook",  # CodebookDense
 )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError, ModelError
-from .spec import QuantizationSpec, QuantizationTable
+from .spec import FixedPoint, QuantizationSpec, QuantizationTable
 
 __all__ = ["quantize", "quantized_kernel", "layer_chain", "layer_kind", "INPUT_QUANTIZER_NAME"]
 
@@ -69,7 +69,7 @@ def quantize(model, spec: QuantizationSpec | QuantizationTable):
     if table.input is not None:
         x = QActivation(table.input.build(), name=INPUT_QUANTIZER_NAME)(x)
     copies = []
-    for layer in chain:
+    for position, layer in enumerate(chain):
         kind = layer_kind(layer)
         if kind == "Dense":
             precision = table.layers[layer.name]
@@ -92,6 +92,11 @@ def quantize(model, spec: QuantizationSpec | QuantizationTable):
             )
             x = quantized(x)
             copies.append((quantized, layer))
+            if position + 1 < len(chain) and layer_kind(chain[position + 1]) == "Dense":
+                # a low-rank bottleneck (Dense -> Dense): requantize its sum, or the next products grow
+                # past float32's exact range; the input precision covers the same standardized ranges
+                bottleneck = table.input or FixedPoint(bits=16, integer=5)
+                x = QActivation(bottleneck.build(), name=f"{layer.name}_quantizer")(x)
         elif kind == "Activation":
             x = QActivation(table.layers[layer.name].activation.build(), name=layer.name)(x)
         else:  # softmax and linear stay float
