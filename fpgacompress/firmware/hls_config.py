@@ -121,6 +121,23 @@ def _size_binary_layers(model, hls_config: dict) -> None:
             linear["Precision"]["result"] = precision
 
 
+def _fold_requantizers(model, hls_config: dict) -> None:
+    """Give a Dense followed by a ``QActivation(quantized_bits)`` that activation's type as its result.
+
+    hls4ml's ``MergeLinearActivation`` folds such a linear quantizer into an ``auto``-typed Dense and
+    the precision inference then overwrites it with the exact accumulator type: the requantization
+    (e.g. of a low-rank bottleneck) silently disappears. With the Dense's result set to the
+    quantizer's type, the exact accumulator is cast once, rounding and saturating as QKeras does.
+    """
+    layers = model.layers
+    for layer, following in zip(layers, layers[1:], strict=False):
+        quantizer = getattr(following, "quantizer", None)
+        if type(layer).__name__ not in ("Dense", "QDense") or type(quantizer).__name__ != "quantized_bits":
+            continue
+        precision = hls_config["LayerName"][following.name]["Precision"]["result"]
+        hls_config["LayerName"][layer.name]["Precision"]["result"] = precision
+
+
 def softmax_table_types(n_classes: int) -> dict[str, str]:
     """Types that index hls4ml's stable-softmax tables finely; the logits are not touched.
 
@@ -174,5 +191,6 @@ def hls4ml_config(model, config: BuildConfig) -> dict:
         input_precision = config.input_precision or DEFAULT_INPUT_PRECISION
     hls_config["LayerName"].setdefault(input_name, {}).setdefault("Precision", {})["result"] = input_precision
     _size_binary_layers(model, hls_config)
+    _fold_requantizers(model, hls_config)
     _tune_softmax_tables(model, hls_config)
     return hls_config
