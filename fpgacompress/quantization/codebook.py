@@ -205,7 +205,10 @@ def share_weights(qmodel, table: QuantizationTable, codebook_bits: int, *, seed:
         )
 
         def initialize(new_layer, centroids=centroids, codes=codes, rest=rest):
-            new_layer.set_weights([centroids, codes, *rest])
+            new_layer.centroids.assign(centroids)
+            new_layer.codes.assign(codes)
+            if rest:
+                new_layer.bias.assign(rest[0])
 
         return shared, initialize
 
