@@ -105,7 +105,7 @@ def test_fine_tuned_factorization_saves_products_and_round_trips(factorized_qat,
     assert np.array_equal(
         reloaded.predict(data.x_test, verbose=0), factorized.model.predict(data.x_test, verbose=0)
     )
-    # QAT requantizes each bottleneck to the input precision before the second factor
+    # QAT requantizes each bottleneck (fixed<16,6>) before the second factor
     names = [layer.name for layer in quantized.model.layers]
     for name in factorized.ranks:
         assert names.index(f"{name}_bottleneck_quantizer") == names.index(f"{name}_bottleneck") + 1

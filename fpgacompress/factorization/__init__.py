@@ -4,8 +4,8 @@
   budget ``r*(n+m)``), :func:`factorize` (SVD split of a float model) and
   :func:`factorize_and_fine_tune` (the ``fpgacompress factorize`` stage with its run directory)
 
-The pair is two ordinary Dense layers: pruning, QAT (``quantize`` requantizes the bottleneck to the
-input precision), ``build``, ``csim`` and ``report`` treat them like any other layers.
+The pair is two ordinary Dense layers: pruning, QAT (``quantize`` requantizes the bottleneck to
+``fixed<16,6>``), ``build``, ``csim`` and ``report`` treat them like any other layers.
 
 Example:
     >>> result = factorize(model, energy=0.9)

@@ -23,9 +23,18 @@ import numpy as np
 from ..errors import ConfigError, ModelError
 from .spec import FixedPoint, QuantizationSpec, QuantizationTable
 
-__all__ = ["quantize", "quantized_kernel", "layer_chain", "layer_kind", "INPUT_QUANTIZER_NAME"]
+__all__ = [
+    "quantize",
+    "quantized_kernel",
+    "layer_chain",
+    "layer_kind",
+    "INPUT_QUANTIZER_NAME",
+    "BOTTLENECK_PRECISION",
+]
 
 INPUT_QUANTIZER_NAME = "input_quantizer"
+# hls4ml's default fixed<16,6>: a low-rank bottleneck's range is not known before training
+BOTTLENECK_PRECISION = FixedPoint(bits=16, integer=5)
 _SUPPORTED = "an input, Dense layers (linear activation) and Activation layers (relu, softmax, linear)"
 
 
@@ -94,9 +103,8 @@ def quantize(model, spec: QuantizationSpec | QuantizationTable):
             copies.append((quantized, layer))
             if position + 1 < len(chain) and layer_kind(chain[position + 1]) == "Dense":
                 # a low-rank bottleneck (Dense -> Dense): requantize its sum, or the next products grow
-                # past float32's exact range; the input precision covers the same standardized ranges
-                bottleneck = table.input or FixedPoint(bits=16, integer=5)
-                x = QActivation(bottleneck.build(), name=f"{layer.name}_quantizer")(x)
+                # past float32's exact range
+                x = QActivation(BOTTLENECK_PRECISION.build(), name=f"{layer.name}_quantizer")(x)
         elif kind == "Activation":
             x = QActivation(table.layers[layer.name].activation.build(), name=layer.name)(x)
         else:  # softmax and linear stay float
