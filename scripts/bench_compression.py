@@ -3,7 +3,8 @@
 Usage:
     .venv/bin/python scripts/bench_compression.py [--data ../shared/data/jets_hlf.npz] [--max-train 20000]
         [--seeds 0,1] [--float-epochs 30] [--qat-epochs 15] [--qat-patience 5] [--prune-epochs 3]
-        [--rank 8] [--codebook-bits 2] [--csim-jets 1000] [--out runs/bench_compression]
+        [--rank 8] [--codebook-bits 2] [--csim-jets 1000] [--rows qat,qkeras,ttq,sharing,lowrank[,ttq-hidden]]
+        [--out runs/bench_compression]
 
 Per seed (own process, one TensorFlow thread): a 16-64-32-32-5 tagger with L1 (1e-4) is trained in
 float, and a copy pruned to 90 % (iterative, 40 % of the kept weights per iteration). From each of
@@ -20,7 +21,9 @@ Every row reports test accuracy, mean ROC AUC, weight zeros, BOPs (``quantizatio
 estimator's LUT / DSP / latency (``fpgacompress.estimation.estimate`` on the model, serenity-vu13p,
 latency strategy, reuse factor 1). For seed 0 the TTQ (with and without pruning), factorized and
 weight-shared firmware is built and C-simulated on ``--csim-jets`` real test jets (bit-exact logits).
-Prints a Markdown table (mean over seeds ± spread) and writes ``results.json``.
+``--rows`` picks row groups (6-bit QAT always runs: it is the reference); ``ttq-hidden`` adds TTQ on
+fc2 and fc3 only, with fc1 and the output layer 6-bit QAT (the paper keeps first and last layers
+wide). Prints a Markdown table (mean over seeds ± spread) and writes ``results.json``.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "jets_hlf.npz"
 SOURCES = ("dense", "pruned 90%")
+HIDDEN = ["fc2", "fc3"]  # TTQ on the hidden layers only: the paper keeps the first and last layers wide
+ROW_GROUPS = "qat,qkeras,ttq,sharing,lowrank"  # also: ttq-hidden
 
 
 def products_of(topology: list[int]) -> int:
@@ -153,31 +158,38 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
         )
         return result
 
+    groups = set(args.rows.split(","))
     for source, model in sources.items():
-        for bits in (6, 4):
+        for bits in (6, 4) if "qat" in groups else (6,):
             spec = _spec(model, data, "fixed", bits, args)
             add(
                 f"QAT {bits}-bit",
                 source,
                 lambda s=spec, m=model: quantization_aware_training(m, s, data, qat, progress=False),
             )
-        for kind in ("ternary", "binary"):
+        for kind in ("ternary", "binary") if "qkeras" in groups else ():
             spec = _spec(model, data, kind, 8, args)
             add(f"QKeras {kind} (alpha=1)", source,
                 lambda s=spec, m=model: quantization_aware_training(m, s, data, qat, progress=False))  # fmt: skip
         spec6 = _spec(model, data, "fixed", 6, args)
-        for power_of_two in (False, True):
-            label = f"TTQ, {'power-of-two' if power_of_two else '6-bit'} scales"
-            result = add(label, source, lambda p=power_of_two, m=model, s=spec6: trained_ternary_quantization(
-                m, s, data, qat, power_of_two=p, progress=False))  # fmt: skip
+        variants = [(False, None), (True, None)] if "ttq" in groups else []
+        variants += [(False, HIDDEN), (True, HIDDEN)] if "ttq-hidden" in groups else []
+        for power_of_two, layers in variants:
+            label = f"TTQ{' fc2+fc3 (fc1, output 6-bit)' if layers else ''}, {'power-of-two' if power_of_two else '6-bit'} scales"
+            result = add(label, source, lambda p=power_of_two, m=model, s=spec6, names=layers: trained_ternary_quantization(
+                m, s, data, qat, power_of_two=p, layers=names, progress=False))  # fmt: skip
             if result is not None and not power_of_two:
-                exported[f"TTQ 6-bit scales, {source}"] = result.exported
+                exported[f"{label}, {source}"] = result.exported
+        if "sharing" not in groups:
+            continue
         result = add(f"weight sharing, {2**args.codebook_bits} centroids (6-bit)", source,
                      lambda m=model, s=spec6: weight_sharing(m, s, data, qat, codebook_bits=args.codebook_bits,
                                                     progress=False))  # fmt: skip
         if result is not None and source == "dense":
             exported[f"weight sharing, {source}"] = result.exported
 
+    if "lowrank" not in groups:
+        return {"rows": rows, "csim": _csim_all(args, seed, exported, data), "products": {}, "ranks": {}}
     # low rank vs an unfactorized network of equal products
     started = time.perf_counter()
     factorized = factorize_and_fine_tune(float_result.model, data, training, rank=args.rank,
@@ -202,13 +214,20 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
     products = {"factorized": factorized.products_after, "unfactorized": products_of(topology),
                 "original": factorized.products_before}  # fmt: skip
 
-    csim_results = {}
-    if seed == args.seeds_list[0]:
-        for label, model in exported.items():
-            directory = args.out / "firmware" / label.replace(" ", "_").replace(",", "").replace("%", "")
-            csim_results[label] = _csim(model, data, directory, args.csim_jets)
-            print(f"seed {seed} csim {label}: {csim_results[label]}", flush=True)
-    return {"rows": rows, "csim": csim_results, "products": products, "ranks": factorized.ranks}
+    return {"rows": rows, "csim": _csim_all(args, seed, exported, data), "products": products,
+            "ranks": factorized.ranks}  # fmt: skip
+
+
+def _csim_all(args, seed: int, exported: dict, data) -> dict:
+    """Build and C-simulate the exported models of the first seed."""
+    results = {}
+    if seed != args.seeds_list[0]:
+        return results
+    for label, model in exported.items():
+        directory = args.out / "firmware" / "".join(c if c.isalnum() else "_" for c in label)
+        results[label] = _csim(model, data, directory, args.csim_jets)
+        print(f"seed {seed} csim {label}: {results[label]}", flush=True)
+    return results
 
 
 def _mean(values) -> float:
@@ -256,6 +275,9 @@ def main() -> None:
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument("--codebook-bits", type=int, default=2)
     parser.add_argument("--csim-jets", type=int, default=1000)
+    parser.add_argument(
+        "--rows", default=ROW_GROUPS, help="comma-separated row groups (ttq-hidden: TTQ on fc2, fc3)"
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/bench_compression"))
     args = parser.parse_args()
     args.seeds_list = [int(seed) for seed in args.seeds.split(",")]
@@ -269,7 +291,7 @@ def main() -> None:
     wall_seconds = time.perf_counter() - started
 
     first = per_seed[args.seeds_list[0]]
-    print(f"\nseeds {args.seeds_list}, {args.max_train} training jets; float {args.float_epochs} epochs, QAT "
+    print(f"\nrows {args.rows}; seeds {args.seeds_list}, {args.max_train} training jets; float {args.float_epochs} epochs, QAT "
           f"{args.qat_epochs} (patience {args.qat_patience}); ReLU {args.activation_bits} bits, input "
           f"{args.input_bits} bits; ranks {first['ranks']}; products {first['products']}; "
           f"wall {wall_seconds / 60:.1f} min\n")  # fmt: skip

@@ -36,6 +36,10 @@ from .common import model_and_data_arguments, prepare_output_dir, run_directory_
 )
 @click.option("--power-of-two", is_flag=True, help="ttq: round the scales to powers of two (shifts).")
 @click.option(
+    "--ttq-layers",
+    help="ttq: comma-separated Dense layers to make ternary (default: all; the rest get --bits QAT).",
+)
+@click.option(
     "--codebook-bits",
     type=int,
     help="Weight sharing: 2**b k-means centroids per layer, fine-tuned, on the --bits grid.",
@@ -72,6 +76,7 @@ def quantize(
     weight_kind,
     ttq_threshold,
     power_of_two,
+    ttq_layers,
     codebook_bits,
     activation_integer,
     input_bits,
@@ -175,6 +180,7 @@ def quantize(
 
         result = trained_ternary_quantization(
             model, spec, dataset, config, threshold=ttq_threshold, power_of_two=power_of_two,
+            layers=[name.strip() for name in ttq_layers.split(",")] if ttq_layers else None,
             standardizer=standardizer, run_dir=out, progress=progress,
         )  # fmt: skip
         for name, (positive, negative) in result.scales.items():

@@ -180,19 +180,29 @@ def ternarize(
     *,
     threshold: float = DEFAULT_TTQ_THRESHOLD,
     power_of_two: bool = False,
+    layers: list[str] | None = None,
 ):
-    """``qmodel`` (from :func:`quantize`) with every QDense replaced by a :class:`TTQDense`.
+    """``qmodel`` (from :func:`quantize`) with its QDense layers (all, or ``layers``) made :class:`TTQDense`.
 
     The latent kernel starts from the float weights; each scale from the mean magnitude of the
     weights it will stand for (the paper's initialization). Pruned zeros are held by a KernelMask.
+    Layers not in ``layers`` stay QDense with the spec's fixed-point weights (the paper keeps the
+    first and last layers at full precision).
 
     Raises:
-        ConfigError: a layer's weight precision is not ``fixed`` (the scales need a fixed-point grid).
+        ConfigError: a layer's weight precision is not ``fixed`` (the scales need a fixed-point grid),
+            or ``layers`` names a layer that is not a QDense.
     """
     _check_threshold(threshold)
+    dense = [layer.name for layer in qmodel.layers if type(layer).__name__ == "QDense"]
+    unknown = sorted(set(layers or ()) - set(dense))
+    if unknown:
+        raise ConfigError(
+            f"TTQ layers {unknown} are not Dense layers of the model; Dense layers: {', '.join(dense)}."
+        )
 
     def replace(layer):
-        if type(layer).__name__ != "QDense":
+        if type(layer).__name__ != "QDense" or (layers is not None and layer.name not in layers):
             return None
         weight = table.layers[layer.name].weight
         if weight.kind != "fixed":
@@ -297,12 +307,14 @@ def trained_ternary_quantization(
     *,
     threshold: float = DEFAULT_TTQ_THRESHOLD,
     power_of_two: bool = False,
+    layers: list[str] | None = None,
     standardizer: Standardizer | None = None,
     run_dir: str | Path | None = None,
     progress: bool = True,
 ) -> TTQResult:
     """Quantize ``model`` as ``spec`` says, make its Dense layers TTQ, train, and export for the firmware.
 
+    ``layers`` limits TTQ to those Dense layers (default: all); the others get QAT as ``spec`` says.
     ``spec``'s weight precision is the grid of the scales; activations, biases and the input are
     quantized as in :func:`~fpgacompress.quantization.quantization_aware_training`. ``run_dir``
     gets the same files as there, with ``model.h5`` the exported QKeras model (what ``build``
@@ -314,7 +326,9 @@ def trained_ternary_quantization(
     _check_threshold(threshold)
     mask = PruningMask.from_model(model)
     table = spec.resolve(model)
-    ternary = ternarize(quantize(model, table), table, threshold=threshold, power_of_two=power_of_two)
+    ternary = ternarize(
+        quantize(model, table), table, threshold=threshold, power_of_two=power_of_two, layers=layers
+    )
     training = train(ternary, data, config, standardizer=standardizer, progress=progress)
     regrown = mask.violations(ternary)
     if regrown:
@@ -343,6 +357,11 @@ def trained_ternary_quantization(
                 {
                     "threshold": threshold,
                     "power_of_two": power_of_two,
+                    "fixed_point_layers": [
+                        name
+                        for name, precision in table.layers.items()
+                        if precision.layer_type == "Dense" and name not in scales
+                    ],
                     "layers": {name: {"positive": p, "negative": n} for name, (p, n) in scales.items()},
                 },
                 indent=2,
