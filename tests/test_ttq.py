@@ -134,3 +134,21 @@ def test_ttq_firmware_is_bit_exact_on_1000_jets(ttq_results, small_jets, tmp_pat
     result = csim(project, optimization_level=1)
     assert result.n_samples == 1000
     assert result.bit_exact, result.summary()
+
+
+def test_ttq_on_chosen_layers_keeps_the_others_fixed_point_and_refuses_unknown_names(base_and_pruned):
+    from fpgacompress.errors import ConfigError
+    from fpgacompress.quantization import quantize
+    from fpgacompress.quantization.ttq import TTQDense, ternarize
+
+    base, _ = base_and_pruned
+    table = _spec().resolve(base.model)
+    qmodel = quantize(base.model, table)
+    mixed = ternarize(qmodel, table, layers=["fc2"])
+    kinds = {layer.name: type(layer).__name__ for layer in mixed.layers}
+    assert kinds["fc2"] == "TTQDense" and kinds["fc1"] == kinds["output"] == "QDense"
+    assert isinstance(mixed.get_layer("fc2"), TTQDense)
+    with pytest.raises(ConfigError, match=r"TTQ layers \['relu1'\] are not Dense layers"):
+        ternarize(qmodel, table, layers=["relu1"])
+    with pytest.raises(ConfigError, match=r"in \(0, 1\); received threshold=0.0"):
+        ternarize(qmodel, table, threshold=0.0)
