@@ -148,7 +148,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
         try:
             result = run()
         except ConfigError as error:
-            rows.append({"model": label, "source": source, "refused": str(error).split(":")[0]})
+            rows.append({"model": label, "source": source, "refused": str(error).split(". ")[0]})
             return None
         rows.append(_measure(label, source, result.training.model, result.training.metrics,
                              result.training.epochs_run, time.perf_counter() - started))  # fmt: skip
