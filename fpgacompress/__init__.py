@@ -10,7 +10,9 @@ The chain, each stage usable alone from a trigger script:
 * ``pruning``      — iterative magnitude pruning with mask constraints, and TF-MOT
 * ``autoprune``    — AutoPruner node masks and the physically smaller exported network
 * ``variational``  — sparse variational dropout (Bayesian sparsification) exported with exact zeros
-* ``quantization`` — QKeras quantization-aware training that keeps every pruned zero
+* ``quantization`` — QKeras quantization-aware training that keeps every pruned zero; trained ternary
+  quantization and k-means weight sharing, exported bit-exact
+* ``factorization`` — SVD low-rank factorization of Dense layers
 * ``boards``       — FPGA boards as data, the LHC bunch-crossing budget
 * ``firmware``     — hls4ml projects for a board, and their bit-exact C-simulation
 * ``estimate``     — per-layer DSP / LUT / FF / BRAM / latency, calibrated on real synthesis
@@ -94,6 +96,13 @@ _PUBLIC_API: dict[str, str] = {
     "suggest_precision": "fpgacompress.quantization",
     "quantization_report": "fpgacompress.quantization",
     "QuantizationReport": "fpgacompress.quantization",
+    "trained_ternary_quantization": "fpgacompress.quantization",
+    "export_ttq": "fpgacompress.quantization",
+    "weight_sharing": "fpgacompress.quantization",
+    "export_codebook": "fpgacompress.quantization",
+    # low-rank factorization
+    "factorize": "fpgacompress.factorization",
+    "factorize_and_fine_tune": "fpgacompress.factorization",
     # boards and firmware
     "Board": "fpgacompress.boards",
     "load_board": "fpgacompress.boards",

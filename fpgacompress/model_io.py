@@ -46,6 +46,8 @@ CUSTOM_OBJECT_MODULES: tuple[str, ...] = (
     "fpgacompress.pruning.mask",
     "fpgacompress.autopruning.layer",
     "fpgacompress.variational.layer",
+    "fpgacompress.quantization.ttq",  # TTQDense
+    "fpgacompress.quantization.codebook",  # CodebookDense
 )
 H5_SUFFIXES = (".h5", ".hdf5")
 MAX_CONFIG_BYTES = 50_000_000  # an MLP's architecture is a few kB; refuse absurd JSON before parsing it

@@ -16,6 +16,7 @@ from . import autoprune as _autoprune  # noqa: F401
 from . import boards as _boards  # noqa: F401
 from . import build as _build  # noqa: F401
 from . import csim as _csim  # noqa: F401
+from . import factorize as _factorize  # noqa: F401
 from . import layers as _layers  # noqa: F401
 from . import prune as _prune  # noqa: F401
 from . import quantize as _quantize  # noqa: F401

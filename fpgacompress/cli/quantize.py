@@ -31,10 +31,27 @@ from .common import (
 @click.option(
     "--weights",
     "weight_kind",
-    type=click.Choice(["fixed", "ternary", "binary"]),
+    type=click.Choice(["fixed", "ternary", "binary", "ttq"]),
     default="fixed",
     show_default=True,
-    help="Weight quantizer with --bits.",
+    help="Weight quantizer with --bits; ttq: trained ternary {+W+, 0, -W-}, scales on the --bits grid.",
+)
+@click.option(
+    "--ttq-threshold",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="ttq: weights below this fraction of the layer's largest are zero.",
+)
+@click.option("--power-of-two", is_flag=True, help="ttq: round the scales to powers of two (shifts).")
+@click.option(
+    "--ttq-layers",
+    help="ttq: comma-separated Dense layers to make ternary (default: all; the rest get --bits QAT).",
+)
+@click.option(
+    "--codebook-bits",
+    type=int,
+    help="Weight sharing: 2**b k-means centroids per layer, fine-tuned, on the --bits grid.",
 )
 @click.option(
     "--activation-integer",
@@ -69,6 +86,10 @@ def quantize(
     bits,
     integer,
     weight_kind,
+    ttq_threshold,
+    power_of_two,
+    ttq_layers,
+    codebook_bits,
     activation_integer,
     input_bits,
     input_integer,
@@ -87,6 +108,10 @@ def quantize(
     Give the precision as a YAML --spec, as --bits/--integer for every layer, or as --bits --suggest
     to pick each layer's integer bits from the observed ranges. The run directory gets the QKeras
     model.h5 (+ input standardization), metrics, the spec, and a per-layer BOPs report.
+
+    --weights ttq trains ternary weights with learned scales (model.h5 is the bit-exact QDense
+    export, model_ttq.h5 the trainable model); --codebook-bits b shares each layer's weights in 2**b
+    fine-tuned centroids (model.h5 the export, model_codebook.h5 the trainable model).
     """
     from ..config import TrainingConfig, parse_section
     from ..errors import ConfigError
@@ -101,6 +126,24 @@ def quantize(
         {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed},
         "options",
     )
+    if weight_kind == "ttq" and codebook_bits is not None:
+        raise ConfigError("Give either --weights ttq or --codebook-bits, not both.")
+    method_weight_kind = weight_kind
+    if weight_kind == "ttq":
+        weight_kind = "fixed"  # the scales live on the fixed-point grid of --bits
+        if suggest:
+            raise ConfigError(
+                "--suggest sizes fixed-point weights; give --bits/--integer with --weights ttq."
+            )
+    if codebook_bits is not None:
+        if weight_kind != "fixed":
+            raise ConfigError(
+                f"--codebook-bits shares fixed-point weights; received --weights {weight_kind}. Drop --weights."
+            )
+        if bits is not None:
+            from ..quantization.codebook import check_codebook
+
+            check_codebook(2**codebook_bits if codebook_bits >= 0 else 0, bits)
     spec = None
     if spec_path is not None:
         spec = load_spec(spec_path)
@@ -146,9 +189,29 @@ def quantize(
             err=True,
         )
     with staged_output(out, force=force, inputs=inputs) as staging:
-        result = quantization_aware_training(
-            model, spec, dataset, config, standardizer=standardizer, run_dir=staging, progress=progress
-        )
+        if method_weight_kind == "ttq":
+            from ..quantization.ttq import trained_ternary_quantization
+
+            result = trained_ternary_quantization(
+                model, spec, dataset, config, threshold=ttq_threshold, power_of_two=power_of_two,
+                layers=[name.strip() for name in ttq_layers.split(",")] if ttq_layers else None,
+                standardizer=standardizer, run_dir=staging, progress=progress,
+            )  # fmt: skip
+            for name, (positive, negative) in result.scales.items():
+                click.echo(f"{name}: W+ = {positive:g}, W- = {negative:g}")
+        elif codebook_bits is not None:
+            from ..quantization.codebook import weight_sharing
+
+            result = weight_sharing(
+                model, spec, dataset, config, codebook_bits=codebook_bits,
+                standardizer=standardizer, run_dir=staging, progress=progress,
+            )  # fmt: skip
+            for name, count in result.distinct_values.items():
+                click.echo(f"{name}: {count} distinct nonzero weights")
+        else:
+            result = quantization_aware_training(
+                model, spec, dataset, config, standardizer=standardizer, run_dir=staging, progress=progress
+            )
     click.echo(result.report.table())
     click.echo(f"test {result.training.metrics}")
     click.echo(f"run directory: {out}")

@@ -74,6 +74,26 @@ def _fixed_type(precision: str) -> str:
     return f"{kind}<{width},{integer}>"
 
 
+def _fold_requantizers(model, hls_config: dict) -> None:
+    """Give a Dense followed by a ``QActivation(quantized_bits)`` that activation's type as its result.
+
+    hls4ml's ``MergeLinearActivation`` folds such a linear quantizer into an ``auto``-typed Dense and
+    the precision inference then overwrites it with the exact accumulator type: the requantization
+    (e.g. of a low-rank bottleneck) silently disappears. With the Dense's result set to the
+    quantizer's type, the exact accumulator is cast once, rounding and saturating as QKeras does.
+    A pattern across two layers, so it is a pass here rather than one kind's setting.
+    """
+    layers = _chain(model)
+    for layer, following in zip(layers, layers[1:], strict=False):
+        quantizer = getattr(following, "quantizer", None)
+        if type(layer).__name__ not in ("Dense", "QDense") or type(quantizer).__name__ != "quantized_bits":
+            continue
+        if getattr(layer.activation, "__name__", "linear") != "linear":
+            continue  # a fused activation is its own step between the two
+        precision = hls_config["LayerName"][following.name]["Precision"]["result"]
+        hls_config["LayerName"][layer.name]["Precision"]["result"] = precision
+
+
 def hls4ml_config(model, config: BuildConfig) -> dict:
     """hls4ml's ``hls_config`` for ``model`` (already through :func:`prepare_for_hls4ml`)."""
     import hls4ml
@@ -102,4 +122,5 @@ def hls4ml_config(model, config: BuildConfig) -> dict:
         kind = kind_of(layer)
         kind.hls_settings(layer, hls_config, previous_step)
         previous_step = next((step.name for step in reversed(kind.steps(layer))), previous_step)
+    _fold_requantizers(model, hls_config)
     return hls_config

@@ -6,6 +6,9 @@
 * ``suggest``   — :func:`suggest_precision`: integer bits per layer from observed ranges
 * ``report``    — :func:`quantization_report`: bits, sparsity, multiplications and BOPs per layer
 * ``ptq``       — :func:`post_training_quantize`: a float model -> the QKeras model its firmware computes
+* ``ttq``       — :func:`trained_ternary_quantization`: learned {+W+, 0, -W-} per layer, exported bit-exact
+* ``codebook``  — :func:`weight_sharing`: a k-means codebook of 2^b fixed-point values per layer
+* ``chain``     — :func:`rebuild_chain`: swap dense layers of a chain (training layer <-> QDense export)
 
 Example:
     >>> from fpgacompress.quantization import QuantizationSpec, quantization_aware_training
@@ -37,6 +40,14 @@ _PUBLIC_API = {
     "PtqResult": "ptq",
     "post_training_quantize": "ptq",
     "fold_batch_norms": "ptq",
+    "TTQDense": "ttq",
+    "TTQResult": "ttq",
+    "export_ttq": "ttq",
+    "trained_ternary_quantization": "ttq",
+    "CodebookDense": "codebook",
+    "SharingResult": "codebook",
+    "export_codebook": "codebook",
+    "weight_sharing": "codebook",
 }
 
 __all__ = sorted(_PUBLIC_API)

@@ -24,11 +24,31 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelError
-from .spec import QuantizationSpec, QuantizationTable
+from .spec import FixedPoint, QuantizationSpec, QuantizationTable
 
-__all__ = ["quantize", "quantized_kernel", "layer_chain", "layer_kind", "INPUT_QUANTIZER_NAME"]
+__all__ = [
+    "quantize",
+    "quantized_kernel",
+    "layer_chain",
+    "layer_kind",
+    "INPUT_QUANTIZER_NAME",
+    "BOTTLENECK_PRECISION",
+]
 
 INPUT_QUANTIZER_NAME = "input_quantizer"
+# hls4ml's default fixed<16,6>: a low-rank bottleneck's range is not known before training
+BOTTLENECK_PRECISION = FixedPoint(bits=16, integer=5)
+
+
+def _is_bottleneck(chain: list, position: int) -> bool:
+    """A Dense with a linear output feeding another Dense directly (a low-rank factorized pair)."""
+    layer = chain[position]
+    return (
+        position + 1 < len(chain)
+        and layer_kind(layer) == "Dense"
+        and getattr(layer.activation, "__name__", "linear") == "linear"
+        and layer_kind(chain[position + 1]) == "Dense"
+    )
 
 
 def layer_kind(layer) -> str:
@@ -71,9 +91,13 @@ def quantize(model, spec: QuantizationSpec | QuantizationTable):
     if table.input is not None:
         x = QActivation(table.input.build(), name=INPUT_QUANTIZER_NAME)(x)
     copies = []
-    for layer in chain:
+    for position, layer in enumerate(chain):
         x, made = kind_of(layer).quantize(layer, x, table)
         copies.extend(made)
+        if _is_bottleneck(chain, position):
+            # a low-rank bottleneck (Dense -> Dense): requantize its sum, or the next products grow
+            # past float32's exact range
+            x = QActivation(BOTTLENECK_PRECISION.build(), name=f"{layer.name}_quantizer")(x)
     quantized_model = tf.keras.Model(inputs, x, name=model.name)
     for quantized, layer in copies:
         quantized.set_weights(layer.get_weights())

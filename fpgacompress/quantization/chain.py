@@ -1,0 +1,51 @@
+"""Rebuild a (Q)Keras MLP chain with some layers swapped, keeping names, order and the rest.
+
+Trained ternary quantization, weight sharing and their export all swap ``QDense`` layers for
+another kind of dense layer and back. The swap keeps every other layer object (the input
+quantizer, the ``QActivation`` ReLUs, the softmax) so the new model computes exactly what the old
+one did wherever nothing was swapped.
+
+Example:
+    >>> new_model = rebuild_chain(qmodel, lambda layer: make_ttq(layer) if is_dense(layer) else None)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+__all__ = ["rebuild_chain", "bias_quantizer_bits"]
+
+
+def rebuild_chain(model, replace: Callable):
+    """A new functional model where ``replace(layer)`` swaps a layer (or returns ``None`` to keep it).
+
+    ``replace(layer) -> (new_layer, initialize)``: the new layer is called on its input, then
+    ``initialize(new_layer)`` gives it its weights. Kept layers are the same objects (shared, not
+    copied, as in :func:`~fpgacompress.firmware.hls_config.prepare_for_hls4ml`).
+    """
+    import tensorflow as tf
+
+    layers = [layer for layer in model.layers if not isinstance(layer, tf.keras.layers.InputLayer)]
+    inputs = tf.keras.Input(shape=model.inputs[0].shape[1:], name=model.layers[0].name)
+    x = inputs
+    pending = []
+    for layer in layers:
+        swapped = replace(layer)
+        if swapped is None:
+            x = layer(x)
+        else:
+            new_layer, initialize = swapped
+            x = new_layer(x)
+            pending.append((new_layer, initialize))
+    for new_layer, initialize in pending:
+        initialize(new_layer)
+    return tf.keras.Model(inputs, x, name=model.name)
+
+
+def bias_quantizer_bits(layer) -> tuple[int, int] | None:
+    """``(bits, integer)`` of a QDense's ``quantized_bits`` bias quantizer; ``None`` without one."""
+    quantizer = getattr(layer, "bias_quantizer_internal", None)
+    if quantizer is None or not getattr(layer, "use_bias", False):
+        return None
+    config = quantizer.get_config()
+    return int(config["bits"]), int(config["integer"])
