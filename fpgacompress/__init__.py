@@ -14,6 +14,7 @@ The chain, each stage usable alone from a trigger script:
 * ``estimate``     — per-layer DSP / LUT / FF / BRAM / latency, calibrated on real synthesis
 * ``reports``      — real Vivado / Vitis HLS C-synthesis reports
 * ``runner``       — the whole chain from one recipe (``fpgacompress run``)
+* ``searching``    — Bayesian topology / compression search under a board's budget (``fpgacompress search``)
 
 Importing this package does not import TensorFlow: the public names below are resolved on first
 use, so ``fpgacompress --help`` stays fast.
@@ -93,6 +94,11 @@ _PUBLIC_API: dict[str, str] = {
     # the whole chain
     "run": "fpgacompress.runner",
     "RunResult": "fpgacompress.runner",
+    # search
+    "search": "fpgacompress.searching.runner",
+    "SearchResult": "fpgacompress.searching.runner",
+    "SearchSpec": "fpgacompress.searching.spec",
+    "SearchError": "fpgacompress.searching.storage",
 }
 
 __all__ = sorted(_PUBLIC_API)
