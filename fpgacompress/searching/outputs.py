@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 from dataclasses import dataclass
@@ -86,7 +87,7 @@ def _save_best(study, best: dict, recipe, run_dir: Path, data, standardizer) -> 
         if outcome.model is None:
             raise RuntimeError(f"trial {best['number']} no longer fits the budget when retrained")
         source = save_trial_model(outcome, context, best["number"])
-    partial = run_dir / "best.partial"
+    partial = run_dir / f"best.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
     shutil.copytree(source, partial)
     (partial / "metrics.json").write_text(
@@ -96,8 +97,13 @@ def _save_best(study, best: dict, recipe, run_dir: Path, data, standardizer) -> 
         yaml.safe_dump(best_recipe_payload(recipe, settings, context), sort_keys=False)
     )
     final = run_dir / "best"
-    shutil.rmtree(final, ignore_errors=True)
-    partial.rename(final)
+    for _ in range(3):  # another worker of the same study may be replacing best/ at the same moment
+        shutil.rmtree(final, ignore_errors=True)
+        try:
+            partial.rename(final)
+            break
+        except OSError:
+            continue
     return final / "model.h5", final / "recipe.yaml"
 
 
@@ -119,7 +125,11 @@ def _importances(study, rows) -> dict[str, float]:
     view = optuna.create_study(directions=["maximize"] * len(study.directions))
     view.add_trials(trained)
     try:
-        return optuna.importance.get_param_importances(view, target=lambda trial: trial.values[0])
+        return optuna.importance.get_param_importances(
+            view,
+            evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0),
+            target=lambda trial: trial.values[0],
+        )
     except (RuntimeError, ValueError, ZeroDivisionError):
         return {}
 
@@ -239,7 +249,7 @@ def write_outputs(study, recipe, run_dir: Path, data, standardizer, storage_labe
     if importances:
         lines += ["![importances](figures/importances.png)", ""]
     summary = run_dir / "summary.md"
-    partial = run_dir / ".summary.md.partial"
+    partial = run_dir / f".summary.md.{os.getpid()}.partial"
     partial.write_text("\n".join(lines))
     partial.replace(summary)
     return SearchOutputs(

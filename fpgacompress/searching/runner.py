@@ -86,7 +86,11 @@ def _sampler_seed(seed: int, worker_index: int, shared_storage: bool) -> int:
 
 
 def _open_study(recipe, run_dir: Path, storage_url: str | None, study_name: str, worker_index: int = 0):
+    import optuna
+
     from .samplers import make_sampler
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the CLI says what happens, once
 
     spec = recipe.search
     storage = open_storage(
@@ -273,6 +277,7 @@ def search(
     data, standardizer = prepare_data(recipe.data)
     check_budget_reachable(recipe, data, standardizer, run_dir)
     study = _open_study(recipe, run_dir, storage_url, name)  # refuses a clashing study before any training
+    run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "recipe.json").write_text(json.dumps(recipe.model_dump(mode="json"), indent=2))
     _requeue_failed(study, recipe.search.max_retry)
     complete, _ = _counts(study)

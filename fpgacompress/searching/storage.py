@@ -64,6 +64,18 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
+def _with_installed_driver(url: str) -> str:
+    """``postgresql://`` with the driver that is installed: SQLAlchemy 2.1 defaults to psycopg 3,
+    earlier versions to psycopg2, and the package depends on psycopg2-binary."""
+    from importlib.util import find_spec
+
+    if url.startswith("postgresql://"):
+        for module, dialect in (("psycopg2", "postgresql+psycopg2"), ("psycopg", "postgresql+psycopg")):
+            if find_spec(module) is not None:
+                return dialect + url[len("postgresql") :]
+    return url
+
+
 def open_storage(url: str | None, run_dir: Path, *, heartbeat_seconds: int, max_retry: int):
     """An Optuna ``RDBStorage`` with heartbeat and retry; ``url=None`` is ``run_dir/study.db``.
 
@@ -73,12 +85,13 @@ def open_storage(url: str | None, run_dir: Path, *, heartbeat_seconds: int, max_
     import optuna
     import sqlalchemy.exc
 
-    url = url or default_storage_url(run_dir)
+    url = shown = url or default_storage_url(run_dir)
     if not re.match(r"^(sqlite|postgresql|postgresql\+\w+|mysql|mysql\+\w+)://", url):
         raise StorageError(
             f"Unsupported storage URL {redact(url)!r}. Expected sqlite:///PATH, postgresql://USER@HOST/DB "
             "or mysql://USER@HOST/DB."
         )
+    url = _with_installed_driver(url)
     if url.startswith("sqlite"):
         Path(run_dir).mkdir(parents=True, exist_ok=True)
         # Several local workers write one file: wait for the lock instead of failing at once.
@@ -99,7 +112,7 @@ def open_storage(url: str | None, run_dir: Path, *, heartbeat_seconds: int, max_
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError, OSError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise StorageError(
-            f"Cannot open the study storage {redact(url)}: {reason}. Check that the server is running and "
+            f"Cannot open the study storage {redact(shown)}: {reason}. Check that the server is running and "
             "reachable, the database exists and the user may write to it (or omit --storage for a local file)."
         ) from None
 
