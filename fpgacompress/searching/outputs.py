@@ -115,10 +115,12 @@ def _importances(study, rows) -> dict[str, float]:
     """
     import optuna
 
+    from .trial import trial_outcome
+
     trained = [
         trial
         for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        if trial.user_attrs.get("trained") and trial.params
+        if trial_outcome(trial).get("trained") and trial.params
     ]
     if len(trained) < 4:
         return {}

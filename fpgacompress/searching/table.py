@@ -34,6 +34,7 @@ _TRAILING = (
     "architecture_ii",
     "epochs_run",
     "train_seconds",
+    "sample_seconds",
     "estimate_seconds",
     "overhead_seconds",
     "duration_seconds",
@@ -57,9 +58,11 @@ def resource_cost(row: dict) -> float | None:
 def trial_rows(study) -> list[dict]:
     from optuna.trial import TrialState
 
+    from .trial import trial_outcome
+
     rows = []
     for trial in study.get_trials(deepcopy=False):
-        attributes = trial.user_attrs
+        attributes = {**trial_outcome(trial), "worker_pid": trial.user_attrs.get("worker_pid")}
         values = trial.values or []
         duration = trial.duration.total_seconds() if trial.duration is not None else None
         row = {

@@ -26,7 +26,14 @@ from .budget import budget_clock_mhz, constraint_values, describe_excess, is_fea
 from .metrics import chance_value, objective_value, signal_index
 from .space import TrialSettings, suggest_settings
 
-__all__ = ["TrialContext", "run_trial", "estimate_architecture", "evaluate_settings", "TrialOutcome"]
+__all__ = [
+    "TrialContext",
+    "run_trial",
+    "trial_outcome",
+    "estimate_architecture",
+    "evaluate_settings",
+    "TrialOutcome",
+]
 
 
 @dataclass
@@ -197,6 +204,7 @@ def evaluate_settings(settings: TrialSettings, context: TrialContext) -> TrialOu
 
     recipe = context.recipe
     data = context.data
+    build_start = time.perf_counter()
     model = build_mlp(
         settings.topology(data.n_features, data.n_classes),
         regularizer=make_regularizer(
@@ -208,6 +216,7 @@ def evaluate_settings(settings: TrialSettings, context: TrialContext) -> TrialOu
         seed=recipe.training.seed,
         name=recipe.name.replace("-", "_").replace(".", "_"),
     )
+    build_seconds = time.perf_counter() - build_start
     start = time.perf_counter()
     before, candidate = estimate_architecture(settings, context, model)
     estimate_seconds = time.perf_counter() - start
@@ -254,8 +263,9 @@ def evaluate_settings(settings: TrialSettings, context: TrialContext) -> TrialOu
             standardizer=context.standardizer,
             progress=False,
         ).model
-    train_seconds = time.perf_counter() - start
     value, metrics = objective_value(context.spec.objective, model, data)
+    # Building, training, compressing and scoring the network: the work the search exists to ration.
+    train_seconds = build_seconds + time.perf_counter() - start
     start = time.perf_counter()
     after = _estimate(model, context, settings)
     estimate_seconds += time.perf_counter() - start
@@ -291,20 +301,31 @@ def save_trial_model(outcome: TrialOutcome, context: TrialContext, number: int) 
     return final
 
 
+OUTCOME_ATTRIBUTE = "outcome"
+
+
+def trial_outcome(trial) -> dict:
+    """The attributes :func:`run_trial` recorded on a finished trial (empty for a trial in flight)."""
+    return dict(trial.user_attrs.get(OUTCOME_ATTRIBUTE, {}))
+
+
 def run_trial(trial, context: TrialContext):
-    """The Optuna objective: settings from ``trial``, outcome into its attributes and constraints."""
+    """The Optuna objective: settings from ``trial``, outcome into its attributes and constraints.
+
+    The outcome is one attribute (one write to the storage, not one per number). ``overhead_seconds``
+    is everything the search adds to a trial's training: sampling, both estimates, saving the model
+    and writing the trial's records.
+    """
     started = time.perf_counter()
     trial.set_user_attr("worker_pid", os.getpid())
-    trial.set_user_attr("worker_host", os.uname().nodename)
     settings = suggest_settings(trial, context.spec.space, context.fixed)
+    sample_seconds = time.perf_counter() - started
     outcome = evaluate_settings(settings, context)
     if outcome.model is not None and context.spec.save_models:
         save_trial_model(outcome, context, trial.number)
-    for key, value in outcome.attributes.items():
-        trial.set_user_attr(key, value)
     for key, value in outcome.constraints.items():
         trial.set_constraint(key, value)
-    trial.set_user_attr(
-        "overhead_seconds", time.perf_counter() - started - outcome.attributes["train_seconds"]
-    )
+    attributes = {**outcome.attributes, "sample_seconds": sample_seconds, "worker_host": os.uname().nodename}
+    attributes["overhead_seconds"] = time.perf_counter() - started - attributes["train_seconds"]
+    trial.set_user_attr(OUTCOME_ATTRIBUTE, attributes)
     return outcome.values[0] if len(outcome.values) == 1 else outcome.values
