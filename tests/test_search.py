@@ -234,3 +234,19 @@ def test_background_rejection_at_fixed_signal_efficiency():
     guess = rng.random(labels.size)
     rejection = background_rejection(np.stack([1 - guess, guess], axis=1), labels, 1, 0.3)
     assert rejection == pytest.approx(0.7, abs=0.02)  # a guess rejects 1 - efficiency of the background
+
+
+@pytest.mark.slow
+def test_then_run_builds_the_best_trial_with_the_whole_chain(tmp_path):
+    from fpgacompress.searching import search
+
+    recipe = write_recipe(
+        tmp_path,
+        {"trials": 2, "sampler": "random", "space": {"width": {"low": 2, "high": 8}}, "budget": {"lut": 0.2}},
+        csim=False,
+    )
+    result = search(recipe, tmp_path / "run", then_run=True)
+    chain = result.then_run
+    assert chain.stages["train"].results["topology"] == read_rows(tmp_path / "run")[result.best_number]["topology"]
+    assert (tmp_path / "run" / "run" / "build" / "hls_project").is_dir()
+    assert chain.report["fits"] is True and chain.stages["report"].results["totals"]["lut"] > 0
