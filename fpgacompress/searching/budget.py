@@ -5,9 +5,9 @@ relative excess (``used / allowed - 1``): a design twice over its LUT budget rea
 the board.
 
 Example:
-    >>> budget = SearchBudget(lut=0.05)
-    >>> sorted(constraint_values(report, budget, board))        # doctest: +SKIP
-    ['ii', 'lut']
+    >>> values = constraint_values(report, SearchBudget(lut=0.05), board, clock_mhz=240)
+    >>> sorted(values)
+    ['bram_18k', 'dsp', 'ff', 'ii', 'lut']
 """
 
 from __future__ import annotations
@@ -25,16 +25,17 @@ def budget_clock_mhz(budget: SearchBudget, board, build_clock_mhz: float | None 
 
 
 def constraint_values(report, budget: SearchBudget, board, clock_mhz: float) -> dict[str, float]:
-    """``{limit: used / allowed - 1}`` for every limit of ``budget`` plus the LHC II budget."""
+    """``{limit: used / allowed - 1}`` for each resource (the whole device when unset), the latency
+    when set, and the LHC II budget."""
     from ..boards import max_initiation_interval
 
     values: dict[str, float] = {}
     totals = board.totals()
     for resource in RESOURCE_LIMITS:
-        fraction = getattr(budget, resource)
-        if fraction is not None:
-            allowed = fraction * totals[resource]
-            values[resource] = report.totals.get(resource) / allowed - 1.0
+        # An unset limit is the whole device: a design the board cannot hold is never feasible.
+        fraction = getattr(budget, resource) or 1.0
+        allowed = fraction * totals[resource]
+        values[resource] = report.totals.get(resource) / allowed - 1.0
     if budget.latency_ns is not None:
         values["latency_ns"] = report.latency_ns / budget.latency_ns - 1.0
     max_ii = max_initiation_interval(clock_mhz, budget.tmux)

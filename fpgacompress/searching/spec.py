@@ -124,8 +124,8 @@ class SearchObjective(StrictConfig):
 class SearchBudget(StrictConfig):
     """What the board allows: fractions (0-1) of its resources, latency, and the LHC's II budget.
 
-    The initiation interval must always fit ``tmux`` bunch crossings at the clock; the other limits
-    apply when set.
+    The initiation interval must always fit ``tmux`` bunch crossings at the clock, and every resource
+    the whole device; the fractions and the latency tighten that when set.
     """
 
     board: str = "serenity-ku15p"
