@@ -191,3 +191,45 @@ def test_killed_worker_loses_only_its_trial_on_the_default_file_storage(tmp_path
 
 def test_killed_worker_loses_only_its_trial_on_postgresql(tmp_path, postgres_url):
     _kill_one_worker_mid_trial_then_resume(tmp_path, postgres_url)
+
+
+def test_sigterm_fails_only_the_trial_in_flight_and_the_rerun_retries_it(tmp_path):
+    from optuna.trial import TrialState
+
+    from fpgacompress.searching import search
+    from fpgacompress.searching.storage import default_storage_url
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump({**RECIPE, "search": {**RECIPE["search"], "trials": 3}}))
+    run_dir = tmp_path / "run"
+    url = default_storage_url(run_dir)
+    worker = _worker(recipe, run_dir, None)
+
+    def second_trial_running():
+        if not (run_dir / "study.db").exists():
+            return None
+        try:
+            trials = _trials(url)
+        except Exception:
+            return None
+        running = [t.number for t in trials if t.state == TrialState.RUNNING]
+        return running[0] if running and any(t.state == TrialState.COMPLETE for t in trials) else None
+
+    try:
+        stopped = _wait(second_trial_running, 240, "a trial in flight after a completed one")
+        worker.send_signal(signal.SIGTERM)
+        output = worker.communicate(timeout=120)[0].decode()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert worker.returncode == 130, output[-2000:]
+    assert "Interrupted" in output
+    trials = {t.number: t for t in _trials(url)}
+    assert trials[stopped].state == TrialState.FAIL
+    assert all(t.state == TrialState.COMPLETE for n, t in trials.items() if n != stopped)
+    search(recipe, run_dir)
+    trials = _trials(url)
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == stopped]
+    assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 3

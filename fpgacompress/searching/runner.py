@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import signal
+import threading
 import time
 import warnings
 import zlib
@@ -164,11 +165,23 @@ def run_worker(
     """
     import optuna
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # SIGTERM (a batch system's stop) fails only the trial in flight, like Ctrl-C; restored afterwards.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt) if in_main_thread else None
+    try:
+        return _run_trials(recipe, run_dir, storage_url, study_name, worker_index, progress)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run_trials(recipe, run_dir, storage_url, study_name, worker_index, progress) -> int:
+    import optuna
+
     from ..training import prepare_data
     from .trial import TrialContext, run_trial
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     data, standardizer = prepare_data(recipe.data)
     context = TrialContext.from_recipe(recipe, data, standardizer, run_dir, progress=progress)
     study = _open_study(recipe, run_dir, storage_url, study_name, worker_index)
