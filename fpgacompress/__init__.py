@@ -19,6 +19,7 @@ The chain, each stage usable alone from a trigger script:
 * ``reports``      — real Vivado / Vitis HLS C-synthesis reports
 * ``runner``       — the whole chain from one recipe (``fpgacompress run``)
 * ``output_dir``   — output directories: checked first, locked, replaced only when complete
+* ``searching``    — Bayesian topology / compression search under a board's budget (``fpgacompress search``)
 
 Importing this package does not import TensorFlow: the public names below are resolved on first
 use, so ``fpgacompress --help`` stays fast.
@@ -122,6 +123,11 @@ _PUBLIC_API: dict[str, str] = {
     # the whole chain
     "run": "fpgacompress.runner",
     "RunResult": "fpgacompress.runner",
+    # search
+    "search": "fpgacompress.searching.runner",
+    "SearchResult": "fpgacompress.searching.runner",
+    "SearchSpec": "fpgacompress.searching.spec",
+    "SearchError": "fpgacompress.searching.storage",
 }
 
 __all__ = sorted(_PUBLIC_API)

@@ -1,8 +1,9 @@
 """The YAML recipe: one validated object for the whole chain, from data to firmware.
 
 Sections: ``data``, ``model``, ``regularization``, ``training`` (always), then the optional stages
-``autoprune``, ``sparsify``, ``pruning``, ``quantization`` and ``build`` (+ ``csim``). A section left out skips its
-stage. Unknown keys and wrong types are errors naming their dotted path (``pruning.target_sparsity``).
+``autoprune``, ``sparsify``, ``pruning``, ``quantization`` and ``build`` (+ ``csim``). A section left out
+skips its stage. ``search`` is read only by ``fpgacompress search`` (the other sections are its fixed
+settings). Unknown keys and wrong types are errors naming their dotted path (``pruning.target_sparsity``).
 
 Example:
     >>> recipe = load_recipe("scripts/jet_trigger_vu13p.yaml")
@@ -31,6 +32,7 @@ from .errors import ConfigError
 from .firmware.settings import BuildConfig
 from .pruning.spec import PruneSpec
 from .quantization.spec import QuantizationSpec
+from .searching.spec import SearchSpec
 from .variational.spec import SparsifySpec
 
 __all__ = [
@@ -69,6 +71,7 @@ class Recipe(StrictConfig):
     quantization: QuantizationStage | None = None
     build: BuildConfig | None = None
     csim: bool = True
+    search: SearchSpec | None = None
 
 
 def load_recipe(path: str | Path) -> Recipe:

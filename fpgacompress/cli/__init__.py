@@ -22,6 +22,7 @@ from . import prune as _prune  # noqa: F401
 from . import quantize as _quantize  # noqa: F401
 from . import report as _report  # noqa: F401
 from . import run as _run  # noqa: F401
+from . import search as _search  # noqa: F401
 from . import sparsify as _sparsify  # noqa: F401
 from . import train as _train  # noqa: F401  (each import registers its sub-command)
 from .app import app

@@ -1,0 +1,235 @@
+"""Two worker processes on one study, one killed with SIGKILL mid-trial, the study resumed: on the
+default SQLite file and on a real PostgreSQL server started here (skipped only where PostgreSQL is
+not installed; ``.ci/run`` installs it)."""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+N_TRIALS = 5
+RECIPE = {
+    "name": "killed-worker",
+    "data": {"max_train": 3000, "max_test": 600},
+    "model": {"topology": "16-8-5"},
+    "regularization": {"kind": "none"},
+    "training": {"epochs": 4, "batch_size": 128, "learning_rate": 0.01, "early_stopping_patience": None},
+    "search": {
+        "trials": N_TRIALS,
+        "sampler": "random",
+        "space": {"width": {"low": 4, "high": 16}},
+        "budget": {"board": "serenity-ku15p", "lut": 0.2},
+        "heartbeat_seconds": 1,
+        "save_models": False,
+    },
+}
+
+
+def _postgres_bin() -> Path | None:
+    candidates = [shutil.which("pg_ctl"), *sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate).resolve().parent
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A throwaway PostgreSQL server on a free loopback port, stopped and deleted afterwards."""
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (no pg_ctl); .ci/run installs it with apt-get install postgresql")
+    as_user: list[str] = []
+    base = Path(tempfile.mkdtemp(prefix="fpgacompress-pg-"))
+    if os.geteuid() == 0:  # initdb refuses root: run the server as the postgres system user
+        import pwd
+
+        try:
+            account = pwd.getpwnam("postgres")
+        except KeyError:
+            shutil.rmtree(base)
+            pytest.skip("running as root and there is no 'postgres' user to run the PostgreSQL server as")
+        os.chown(base, account.pw_uid, account.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data = base / "data"
+    port = _free_port()
+
+    def pg(tool: str, *args: str) -> None:
+        subprocess.run([*as_user, str(bin_dir / tool), *args], check=True, capture_output=True, timeout=120)
+
+    try:
+        pg("initdb", "-D", str(data), "-U", "search", "-A", "trust", "--no-sync")
+        pg("pg_ctl", "-D", str(data), "-l", str(base / "server.log"), "-w", "-t", "60", "start",
+           "-o", f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off")
+        pg("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "search", "study")
+        yield f"postgresql://search@127.0.0.1:{port}/study"
+    finally:
+        if (data / "postmaster.pid").exists():
+            subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                           capture_output=True, timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _worker(recipe: Path, run_dir: Path, storage: str | None) -> subprocess.Popen:
+    command = [sys.executable, "-m", "fpgacompress", "search", str(recipe), "--out", str(run_dir)]
+    if storage:
+        command += ["--storage", storage]
+    environment = {**os.environ, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment)
+
+
+@functools.cache
+def _storage(storage_url: str):
+    from fpgacompress.searching.storage import open_storage
+
+    return open_storage(storage_url, Path(tempfile.gettempdir()), heartbeat_seconds=1, max_retry=1)
+
+
+def _trials(storage_url: str):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name=RECIPE["name"], storage=_storage(storage_url))
+    return study.get_trials(deepcopy=True)
+
+
+def _wait(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _kill_one_worker_mid_trial_then_resume(tmp_path: Path, storage: str | None):
+    from optuna.trial import TrialState
+
+    from fpgacompress.searching import search
+    from fpgacompress.searching.storage import default_storage_url
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump(RECIPE))
+    run_dir = tmp_path / "run"
+    url = storage or default_storage_url(run_dir)
+    victim = _worker(recipe, run_dir, storage)
+
+    def victim_running():
+        if not (storage or (run_dir / "study.db").exists()):
+            return None
+        try:
+            trials = _trials(url)
+        except Exception:  # the study is being created
+            return None
+        done = [t for t in trials if t.state == TrialState.COMPLETE]
+        running = [t for t in trials if t.state == TrialState.RUNNING and t.user_attrs.get("worker_pid") == victim.pid]
+        return running[0].number if done and running else None
+
+    survivor = None
+    try:
+        _wait(lambda: (run_dir / "study.db").exists() or storage and _trials_exist(url), 120, "the study")
+        survivor = _worker(recipe, run_dir, storage)
+        killed = _wait(victim_running, 240, "the first worker to be mid-trial after a completed trial")
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=30)
+        completed_before = {t.number: t.values for t in _trials(url) if t.state == TrialState.COMPLETE}
+        output = survivor.communicate(timeout=300)[0].decode()
+        assert survivor.returncode == 0, output[-2000:]
+    finally:
+        for process in (victim, survivor):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+
+    time.sleep(3.5)  # three missed heartbeats: the killed trial is stale
+    result = search(recipe, run_dir, storage=storage)
+    trials = _trials(url)
+    by_number = {t.number: t for t in trials}
+    for number, values in completed_before.items():  # nothing completed was lost or changed
+        assert by_number[number].state == TrialState.COMPLETE and by_number[number].values == values
+    assert by_number[killed].state == TrialState.FAIL
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed]
+    assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
+    assert retries[0].params == by_number[killed].params
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == N_TRIALS == result.n_complete
+    assert len(trials) == N_TRIALS + 1  # the killed one is the only extra trial
+    rows = (run_dir / "trials.csv").read_text().splitlines()
+    assert len(rows) == N_TRIALS + 2 and any(row.split(",")[1] == "FAIL" for row in rows[1:])
+
+
+def _trials_exist(url: str) -> bool:
+    try:
+        return bool(_trials(url))
+    except Exception:
+        return False
+
+
+def test_killed_worker_loses_only_its_trial_on_the_default_file_storage(tmp_path):
+    _kill_one_worker_mid_trial_then_resume(tmp_path, None)
+
+
+def test_killed_worker_loses_only_its_trial_on_postgresql(tmp_path, postgres_url):
+    _kill_one_worker_mid_trial_then_resume(tmp_path, postgres_url)
+
+
+def test_sigterm_fails_only_the_trial_in_flight_and_the_rerun_retries_it(tmp_path):
+    from optuna.trial import TrialState
+
+    from fpgacompress.searching import search
+    from fpgacompress.searching.storage import default_storage_url
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump({**RECIPE, "search": {**RECIPE["search"], "trials": 3}}))
+    run_dir = tmp_path / "run"
+    url = default_storage_url(run_dir)
+    worker = _worker(recipe, run_dir, None)
+
+    def second_trial_running():
+        if not (run_dir / "study.db").exists():
+            return None
+        try:
+            trials = _trials(url)
+        except Exception:
+            return None
+        running = [t.number for t in trials if t.state == TrialState.RUNNING]
+        return running[0] if running and any(t.state == TrialState.COMPLETE for t in trials) else None
+
+    try:
+        stopped = _wait(second_trial_running, 240, "a trial in flight after a completed one")
+        worker.send_signal(signal.SIGTERM)
+        output = worker.communicate(timeout=120)[0].decode()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert worker.returncode == 130, output[-2000:]
+    assert "Interrupted" in output
+    trials = {t.number: t for t in _trials(url)}
+    assert trials[stopped].state == TrialState.FAIL
+    assert all(t.state == TrialState.COMPLETE for n, t in trials.items() if n != stopped)
+    search(recipe, run_dir)
+    trials = _trials(url)
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == stopped]
+    assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 3
