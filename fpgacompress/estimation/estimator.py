@@ -175,6 +175,9 @@ def design_glue_features(design: DesignSpec, rows) -> dict[str, float]:
     return {
         "layer_boundaries": float(boundaries) * registered,
         "pipelined_dense": float(pipelined_dense) * registered,
+        # One register per boundary and one per II=1 dense layer, as a single count: designs of
+        # one reuse factor cannot tell the two apart, and the Vitis reports show them equal.
+        "glue_registers": float(boundaries + pipelined_dense) * registered,
         "constant": registered,
     }
 
