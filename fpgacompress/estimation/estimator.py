@@ -16,8 +16,11 @@ import dataclasses
 import math
 from pathlib import Path
 
+import numpy as np
+
 from .coefficients import EstimatorCoefficients, load_coefficients
 from .constness import fold_constants
+from .fixed_point import csd_digit_counts
 from .hardware_model import count_dense
 from .hls_tools import DEFAULT_HLS_TOOL
 from .layers import DenseSpec, DesignSpec, LayerSpec
@@ -110,9 +113,18 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
             "fixed_lut": 0,
             "stream_cycles": stream_cycles,
         }
+    # A batch-norm scale is a constant multiplication per element: a DSP where the constant is
+    # wide and the binding allows (the dense rule), a shift or shift-add otherwise.
+    allowed_on_dsp = design.multiplier_binding == "dsp" or (
+        design.multiplier_binding == "auto" and layer.input_type.width >= coefficients.auto_dsp_min_input_bits
+    )
+    scale_dsp = 0
+    if layer.function == "normalize" and layer.scale_integers and allowed_on_dsp:
+        digits = csd_digit_counts(np.asarray(layer.scale_integers, dtype=np.int64))
+        scale_dsp = int((digits >= coefficients.dsp_min_csd_digits).sum())
     return {
         "kind": "elementwise",
-        "dsp": 0,
+        "dsp": scale_dsp,
         "bram_18k": 0,
         "reuse_factor": 1,
         # A ReLU is a mux per output bit; the dropped high bits of a narrower (saturating) result
