@@ -30,6 +30,7 @@ from .timing import (
     device_speed_factor,
     dsp_port_bits,
     elementwise_latency_cycles,
+    fabric_logic_factor,
     schedule_dense,
     schedule_register_bits,
     usable_period_ns,
@@ -68,7 +69,9 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
         and ``fixed_lut`` is LUT cost from uncalibrated physics (resource-strategy LUT multipliers).
     """
     # Cycles of fixed logic scale with its delay (device speed) over the usable clock period.
-    per_ns = device_speed_factor(design.part) / usable_period_ns(design.clock_period_ns)
+    # Tables and their adders are fabric logic: UltraScale(+)'s faster fabric counts here too.
+    logic = fabric_logic_factor(design.part, coefficients.model(design.tool.era, "dense_timing"))
+    per_ns = device_speed_factor(design.part) * logic / usable_period_ns(design.clock_period_ns)
     if isinstance(layer, DenseSpec):
         counts = count_dense(layer, coefficients, design.multiplier_binding, dsp_port_bits(design.part))
         timing = schedule_dense(layer, counts, design, coefficients.model(design.tool.era, "dense_timing"))
