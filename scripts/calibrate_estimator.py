@@ -44,7 +44,7 @@ from fpgacompress.estimation.timing import dsp_port_bits, elementwise_latency_cy
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYER_QUANTITIES = ("lut", "ff", "latency")
-GLUE_FEATURES = ("layer_boundaries", "pipelined_dense")
+GLUE_FEATURES = ("glue_registers",)
 REGISTER_FEATURES = ("layer_output_bits", "input_bits")
 PER_BIT_PRIOR = {
     "dense_lut": {"shift_add_bits": 1.0, "accumulate_bits": 1.0},

@@ -260,3 +260,20 @@ def test_calibration_does_not_drift(synth_reports_dir):
                 assert now <= value + DRIFT_MARGIN["cycles"], (scope, key, now, value)
             elif key.startswith("fraction"):
                 assert now >= value - DRIFT_MARGIN["fraction"], (scope, key, now, value)
+
+
+def test_batch_norm_scales_are_constant_products_counted_like_weights():
+    from fpgacompress.estimation import ActivationSpec
+
+    fixed = parse_fixed_point("ap_fixed<16,6>")
+    scale_type = parse_fixed_point("ap_fixed<15,6>")
+    wide = tuple(int(v) for v in scale_type.to_integers(np.linspace(0.17, 0.61, 8)))
+    shifts = tuple(int(v) for v in scale_type.to_integers(np.full(8, 2.0)))  # ArgyKokk's scales: shifts
+
+    def dsp(scales, binding="auto"):
+        layer = ActivationSpec("bn", "normalize", 8, fixed, fixed, scale_integers=scales)
+        return estimate_design(
+            DesignSpec((layer,), hls_tool="vitis-2024.1", multiplier_binding=binding)
+        ).totals.dsp
+
+    assert dsp(wide) == 8 and dsp(shifts) == 0 and dsp(wide, binding="fabric") == 0

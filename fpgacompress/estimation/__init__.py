@@ -1,10 +1,13 @@
 """Resource and latency estimation of hls4ml designs, calibrated on real C-synthesis reports.
 
 Modules: :mod:`.fixed_point` (ap_fixed types, CSD digits), :mod:`.layers` (input objects),
-:mod:`.project_reader` / :mod:`.keras_reader` (build them), :mod:`.hardware_model` (count DSPs and
-adder bits), :mod:`.timing` (schedule delays into cycles, device speed), :mod:`.streams` (io_stream
-FIFOs), :mod:`.coefficients` (calibrated numbers), :mod:`.estimator` (``estimate``),
-:mod:`.report` (``LayerResources``, ``ResourceReport``), :mod:`.render` (table, JSON, Markdown, PNG).
+:mod:`.hls_tools` (the HLS tool, version and era), :mod:`.project_reader` (any hls4ml project),
+:mod:`.model_reader` / :mod:`.keras_reader` (a model, as ``build`` would write it), :mod:`.constness`
+(products on constant inputs fold), :mod:`.hardware_model` (count DSPs and adder bits), :mod:`.timing`
+(schedule delays into cycles and registers, device speed), :mod:`.streams` (io_stream FIFOs),
+:mod:`.coefficients` (calibrated numbers), :mod:`.estimator` (``estimate``), :mod:`.report`
+(``LayerResources``, ``ResourceReport`` with error bands and II / latency verdict), :mod:`.render`
+(table, JSON, Markdown, PNG).
 
 Example:
     >>> from fpgacompress.estimation import estimate

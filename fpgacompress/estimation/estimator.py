@@ -16,8 +16,11 @@ import dataclasses
 import math
 from pathlib import Path
 
+import numpy as np
+
 from .coefficients import EstimatorCoefficients, load_coefficients
 from .constness import fold_constants
+from .fixed_point import csd_digit_counts
 from .hardware_model import count_dense
 from .hls_tools import DEFAULT_HLS_TOOL
 from .layers import DenseSpec, DesignSpec, LayerSpec
@@ -27,6 +30,7 @@ from .timing import (
     device_speed_factor,
     dsp_port_bits,
     elementwise_latency_cycles,
+    fabric_logic_factor,
     schedule_dense,
     schedule_register_bits,
     usable_period_ns,
@@ -65,7 +69,9 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
         and ``fixed_lut`` is LUT cost from uncalibrated physics (resource-strategy LUT multipliers).
     """
     # Cycles of fixed logic scale with its delay (device speed) over the usable clock period.
-    per_ns = device_speed_factor(design.part) / usable_period_ns(design.clock_period_ns)
+    # Tables and their adders are fabric logic: UltraScale(+)'s faster fabric counts here too.
+    logic = fabric_logic_factor(design.part, coefficients.model(design.tool.era, "dense_timing"))
+    per_ns = device_speed_factor(design.part) * logic / usable_period_ns(design.clock_period_ns)
     if isinstance(layer, DenseSpec):
         counts = count_dense(layer, coefficients, design.multiplier_binding, dsp_port_bits(design.part))
         timing = schedule_dense(layer, counts, design, coefficients.model(design.tool.era, "dense_timing"))
@@ -110,9 +116,18 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
             "fixed_lut": 0,
             "stream_cycles": stream_cycles,
         }
+    # A batch-norm scale is a constant multiplication per element: a DSP where the constant is
+    # wide and the binding allows (the dense rule), a shift or shift-add otherwise.
+    allowed_on_dsp = design.multiplier_binding == "dsp" or (
+        design.multiplier_binding == "auto" and layer.input_type.width >= coefficients.auto_dsp_min_input_bits
+    )
+    scale_dsp = 0
+    if layer.function == "normalize" and layer.scale_integers and allowed_on_dsp:
+        digits = csd_digit_counts(np.asarray(layer.scale_integers, dtype=np.int64))
+        scale_dsp = int((digits >= coefficients.dsp_min_csd_digits).sum())
     return {
         "kind": "elementwise",
-        "dsp": 0,
+        "dsp": scale_dsp,
         "bram_18k": 0,
         "reuse_factor": 1,
         # A ReLU is a mux per output bit; the dropped high bits of a narrower (saturating) result
@@ -175,6 +190,9 @@ def design_glue_features(design: DesignSpec, rows) -> dict[str, float]:
     return {
         "layer_boundaries": float(boundaries) * registered,
         "pipelined_dense": float(pipelined_dense) * registered,
+        # One register per boundary and one per II=1 dense layer, as a single count: designs of
+        # one reuse factor cannot tell the two apart, and the Vitis reports show them equal.
+        "glue_registers": float(boundaries + pipelined_dense) * registered,
         "constant": registered,
     }
 

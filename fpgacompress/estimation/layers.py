@@ -99,6 +99,8 @@ class ActivationSpec:
         result_type: Type of the output elements.
         table_size: Lookup-table entries for table-based functions (softmax, sigmoid, tanh).
         io_type: hls4ml ``IOType``.
+        scale_integers: Batch-norm only: each element's scale as the integer the firmware multiplies by
+            (empty when unknown); a scale with few CSD digits is a shift, a wide one a multiplier.
     """
 
     name: str
@@ -108,6 +110,7 @@ class ActivationSpec:
     result_type: FixedPointType
     table_size: int = 1024
     io_type: IoType = "io_parallel"
+    scale_integers: tuple[int, ...] = ()
 
 
 LayerSpec = DenseSpec | ActivationSpec

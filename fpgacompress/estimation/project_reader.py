@@ -112,6 +112,19 @@ def _read_weight_values(path: Path) -> np.ndarray:
     return np.array([float(token) for token in text.replace("\n", ",").split(",") if token.strip()])
 
 
+def _read_optional_values(firmware_dir: Path, stem: str, size: int) -> np.ndarray | None:
+    """``weights/{stem}.txt`` (or ``.h``) when it exists and holds ``size`` numbers, else None."""
+    for suffix in ("txt", "h"):
+        path = firmware_dir / "weights" / f"{stem}.{suffix}"
+        if path.is_file():
+            try:
+                values = _read_weight_values(path)
+            except ValueError:
+                return None
+            return values if values.size == size else None
+    return None
+
+
 def _read_weights(firmware_dir: Path, index: int, n_in: int, n_out: int, layer_name: str) -> np.ndarray:
     candidates = [firmware_dir / "weights" / f"w{index}.{suffix}" for suffix in ("txt", "h")]
     path = next((candidate for candidate in candidates if candidate.is_file()), None)
@@ -290,15 +303,24 @@ def read_hls_project(
             )
         else:
             function = "normalize" if base == "batchnorm_config" else (match["kind"] or "linear").lower()
+            n_elements = _integer(constants.get("n_in", "0"), defines, name)
+            scale_integers: tuple[int, ...] = ()
+            body_typedefs = {alias: text for text, alias in _TYPEDEF_PATTERN.findall(body)}
+            if function == "normalize" and "scale_t" in body_typedefs:
+                scale_type = _resolve_type(body_typedefs["scale_t"], typedefs)
+                scales = _read_optional_values(firmware_dir, f"s{index}", n_elements)
+                if scales is not None:
+                    scale_integers = tuple(int(value) for value in scale_type.to_integers(scales))
             layers.append(
                 ActivationSpec(
                     name=name,
                     function=function,
-                    n_in=_integer(constants.get("n_in", "0"), defines, name),
+                    n_in=n_elements,
                     input_type=input_type,
                     result_type=_resolve_type(output_alias, typedefs),
                     table_size=int(constants.get("table_size", "1024")),
                     io_type=io_type,
+                    scale_integers=scale_integers,
                 )
             )
     if not layers:

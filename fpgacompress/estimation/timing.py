@@ -217,7 +217,14 @@ def schedule_dense(
             adder_delay,
             period,
         )
-    parallel = multiply_stages + adder_stages + overhead - 1
+    if adder_stages <= counts.adder_tree_levels:
+        # The scheduler chains the product into the first adder levels: cut the whole delay
+        # chain (product, then each level) into periods; no adder is split across a register.
+        chain_ns = multiplier_delay + counts.adder_tree_levels * adder_delay
+        chained_stages = _stages(chain_ns, period) if chain_ns > 0 else 0
+        parallel = max(chained_stages, adder_stages) + overhead - 1
+    else:
+        parallel = multiply_stages + adder_stages + overhead - 1
     serial = 0
     latency = parallel
     if counts.multiplier_limit and counts.multiplications > 2 * counts.multiplier_limit:
