@@ -53,7 +53,7 @@ def test_over_budget_architectures_are_never_trained(tmp_path, monkeypatch):
     from fpgacompress.searching import search
 
     calls = count_trainings(monkeypatch)
-    budget = {"board": "serenity-ku15p", "lut": 0.01}
+    budget = {"board": "serenity-ku15p", "lut": 0.03}
     recipe = write_recipe(
         tmp_path,
         {"trials": 8, "sampler": "random", "space": {"width": {"low": 2, "high": 96, "log": True}}, "budget": budget},
@@ -66,7 +66,7 @@ def test_over_budget_architectures_are_never_trained(tmp_path, monkeypatch):
     assert trained and refused, "the space must straddle the budget for this test to mean anything"
     # One training per trained trial, none for a refused one (plus none hidden anywhere else).
     assert sorted(calls) == sorted(row["topology"].split("-", 1)[1].rsplit("-", 1)[0] + "-5" for row in trained)
-    allowed = 0.01 * 522_720
+    allowed = 0.03 * 522_720
     for row in refused:
         assert int(row["architecture_lut"]) > allowed and "lut" in row["infeasible"]
         assert float(row["value"]) == pytest.approx(1 / 5)  # a guess's accuracy: nothing was learnt
