@@ -70,7 +70,30 @@ def custom_objects() -> dict:
     for key, value in tf.keras.utils.get_custom_objects().items():
         if key.startswith("fpgacompress>"):
             objects[key.split(">", 1)[1]] = value
+    objects["QActivation"] = _qactivation_loader()
     return objects
+
+
+def _qactivation_loader():
+    """``QActivation`` as Keras 2.14's native format (``.keras``, ``to_json``) writes it, made loadable.
+
+    That format stores the quantizer as a nested ``{"class_name": "quantized_bits", "config": {...}}``,
+    which QKeras 0.9 keeps as a dict and then fails to call. The dict is turned into the quantizer
+    object by QKeras' own lookup of its quantizer classes (the class name was checked against the
+    known quantizers by :func:`check_model_config_is_safe`); the layer built is a plain ``QActivation``.
+    """
+    from qkeras import QActivation
+    from qkeras.quantizers import get_quantizer
+
+    class QActivationLoader(QActivation):
+        @classmethod
+        def from_config(cls, config):
+            activation = config.get("activation")
+            if isinstance(activation, dict):
+                config = {**config, "activation": get_quantizer(activation)}
+            return QActivation(**config)
+
+    return QActivationLoader
 
 
 def standardizer_path(model_path: str | Path) -> Path:
@@ -238,7 +261,11 @@ def check_model_config_is_safe(config: dict, source: str) -> None:
             )
         if class_name.startswith("Q"):
             for key, value in layer_config.items():
-                if not isinstance(value, str) or not (key.endswith("quantizer") or key == "activation"):
+                if not (key.endswith("quantizer") or key == "activation"):
+                    continue
+                if isinstance(value, dict):  # Keras 2.14's native format: {"class_name": ..., "config": ...}
+                    value = str(value.get("class_name"))
+                if not isinstance(value, str):
                     continue
                 match = _QUANTIZER_STRING.match(value)
                 known = known if known is not None else _known_quantizers()

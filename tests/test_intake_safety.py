@@ -161,3 +161,38 @@ def test_report_and_build_read_a_json_weights_pair_through_the_weights_option(tm
     ]
     assert main([*argv, "--n-testbench-samples", "50"]) == 0
     assert (tmp_path / "fw" / "manifest.json").is_file() and (tmp_path / "arch.json").is_file()
+
+
+def _qkeras_model():
+    import tensorflow as tf
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+
+    inputs = tf.keras.Input(shape=(16,), name="input")
+    x = QActivation(quantized_bits(12, 4, alpha=1), name="input_quantizer")(inputs)
+    x = QDense(8, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(8, 3, alpha=1), name="fc1")(x)
+    x = QActivation(quantized_relu(8, 3), name="relu1")(x)
+    outputs = QDense(5, kernel_quantizer=quantized_bits(6, 0, alpha=1), name="output")(x)
+    return tf.keras.Model(inputs, outputs)
+
+
+def test_qkeras_model_in_keras_native_format_and_as_json_loads_with_the_same_outputs(tmp_path):
+    # Keras 2.14 writes a QActivation's quantizer as a nested dict there, which QKeras 0.9 cannot call.
+    model = _qkeras_model()
+    model.save(tmp_path / "tagger.keras")
+    (tmp_path / "arch.json").write_text(model.to_json())
+    model.save_weights(tmp_path / "arch_weights.h5")
+    x = np.random.default_rng(0).normal(size=(64, 16)).astype(np.float32)
+    expected = model.predict(x, verbose=0)
+    for loaded in (load_model(tmp_path / "tagger.keras"), load_model(tmp_path / "arch.json")):
+        assert type(loaded.get_layer("relu1").quantizer).__name__ == "quantized_relu"
+        np.testing.assert_array_equal(loaded.predict(x, verbose=0), expected)
+
+
+def test_a_nested_quantizer_naming_no_quantizer_is_refused(tmp_path):
+    config = json.loads(_qkeras_model().to_json())
+    layer = next(node for node in config["config"]["layers"] if node["config"]["name"] == "relu1")
+    layer["config"]["activation"] = {"class_name": "os.system", "config": {}}
+    (tmp_path / "arch.json").write_text(json.dumps(config))
+    _qkeras_model().save_weights(tmp_path / "arch_weights.h5")
+    with pytest.raises(ModelError, match=r"layer 'relu1' \(QActivation\) has activation='os.system'"):
+        load_model(tmp_path / "arch.json")
