@@ -100,6 +100,14 @@ class TrainingConfig(StrictConfig):
     early_stopping_patience: int | None = Field(5, ge=1)
     seed: int = 0
 
+    def optimizer_settings(self) -> TrainingConfig:
+        """These settings with ``epochs`` left unset, for a stage whose own section sets its length.
+
+        ``prune(training=...)`` takes an explicitly set ``epochs`` as the retraining length; a recipe's
+        ``training.epochs`` is the first training's length, not the pruning stage's.
+        """
+        return TrainingConfig(**self.model_dump(exclude={"epochs"}))
+
 
 def format_validation_error(error: ValidationError, source: str) -> str:
     """One line per problem, each naming the dotted path of the offending key."""

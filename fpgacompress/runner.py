@@ -321,7 +321,7 @@ def _prune(spec, recipe: Recipe, flow: _Flow, out: Path, progress: bool) -> dict
         _load(flow),
         flow.data,
         spec,
-        training=recipe.training,
+        training=recipe.training.optimizer_settings(),  # the pruning section sets the epochs
         standardizer=flow.standardizer,
         run_dir=out,
         progress=progress,

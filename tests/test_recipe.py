@@ -58,3 +58,17 @@ def test_malformed_recipe_files(tmp_path, text, message):
 def test_missing_recipe(tmp_path):
     with pytest.raises(ConfigError, match="Recipe not found"):
         load_recipe(tmp_path / "nope.yaml")
+
+
+def test_the_recipes_training_epochs_do_not_become_the_pruning_length():
+    # prune(training=...) honours an explicit epochs; the runner hands it only the optimizer settings.
+    from fpgacompress.config import TrainingConfig
+    from fpgacompress.pruning.api import _spec_with_training_epochs
+    from fpgacompress.pruning.spec import PruneSpec
+
+    recipe_training = TrainingConfig(epochs=40, batch_size=256, learning_rate=2e-3)
+    spec = PruneSpec(target_sparsity=0.7)
+    settings = recipe_training.optimizer_settings()
+    assert _spec_with_training_epochs(spec, settings).epochs_per_iteration == spec.epochs_per_iteration
+    assert (settings.batch_size, settings.learning_rate) == (256, 2e-3)
+    assert _spec_with_training_epochs(spec, recipe_training).epochs_per_iteration == 40
