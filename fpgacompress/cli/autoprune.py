@@ -7,12 +7,11 @@ import click
 from ..errors import ConfigError
 from .app import app
 from .common import (
-    check_model_inputs,
+    load_model_and_data,
     model_and_data_arguments,
     prepare_output_dir,
     preprocessing_file,
     preprocessing_option,
-    resolve_preprocessing,
     run_directory_options,
     staged_output,
 )
@@ -111,20 +110,11 @@ def autoprune(
     prepare_output_dir(out, force, *inputs)
 
     from ..autopruning.pipeline import autoprune as run_autoprune
-    from ..data import load_jets
-    from ..model_io import load_model
 
-    dataset = load_jets(
-        data_config.path, validation_fraction=data_config.validation_fraction, seed=seed
-    )  # data errors before the slow model load
-    model = load_model(model_path, weights_path)
-    standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
-    click.echo(f"preprocessing: {statement}")
-    if max_train is not None:
-        dataset = dataset.subsample(max_train, seed=seed)
-    check_model_inputs(model, dataset, data)
-    if standardizer is not None:
-        dataset, standardizer = dataset.standardized(standardizer)
+    model, dataset, standardizer = load_model_and_data(
+        model_path, weights_path, data_config.path, preprocessing, max_train=max_train, seed=seed,
+        validation_fraction=data_config.validation_fraction,
+    )  # fmt: skip
 
     with staged_output(out, force=force, inputs=inputs) as staging:
         result = run_autoprune(

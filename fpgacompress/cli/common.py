@@ -159,3 +159,41 @@ def check_model_inputs(model, dataset, data_path: Path | None) -> None:
             f"{n_inputs} inputs. Pass --data with the model's inputs: an .npz with X (rows x features) [and y], "
             "a .npy array or a .csv table."
         )
+
+
+def load_model_and_data(
+    model_path: Path,
+    weights_path: Path | None,
+    data: Path | None,
+    preprocessing: str | None,
+    *,
+    max_train: int | None,
+    seed: int,
+    split_seed: int | None = None,
+    validation_fraction: float = 0.1,
+):
+    """The model and its data, scaled exactly once as ``--preprocessing`` says (the statement is echoed).
+
+    The data is read first, so a bad data file is refused before the slow model load.
+
+    Returns:
+        ``(model, dataset, standardizer)``: ``dataset`` standardized when ``standardizer`` is not ``None``.
+    """
+    from ..data import load_jets
+    from ..model_io import load_model
+
+    dataset = load_jets(
+        data, validation_fraction=validation_fraction, seed=seed if split_seed is None else split_seed
+    )
+    model = load_model(model_path, weights_path)
+    standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
+    click.echo(f"preprocessing: {statement}")
+    if standardizer is not None and standardizer.feature_names != dataset.feature_names:
+        dataset = dataset.select_features(standardizer.feature_names)
+    if max_train is not None:
+        dataset = dataset.subsample(max_train=max_train, seed=seed)
+    check_model_inputs(model, dataset, data)
+    if standardizer is not None:
+        dataset, standardizer = dataset.standardized(standardizer)
+    return model, dataset, standardizer
+

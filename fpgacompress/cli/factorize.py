@@ -6,12 +6,11 @@ import click
 
 from .app import app
 from .common import (
-    check_model_inputs,
+    load_model_and_data,
     model_and_data_arguments,
     prepare_output_dir,
     preprocessing_file,
     preprocessing_option,
-    resolve_preprocessing,
     run_directory_options,
     staged_output,
 )
@@ -67,26 +66,16 @@ def factorize(
         "options",
     )
     names = [name.strip() for name in layers.split(",") if name.strip()] if layers else None
-    from ..data import load_jets
     from ..factorization.lowrank import factorize as factorize_model
     from ..factorization.lowrank import factorize_and_fine_tune
-    from ..model_io import load_model
 
     inputs = (model_path, weights_path, data, preprocessing_file(preprocessing))
     prepare_output_dir(out, force, *inputs)
-    model = load_model(model_path, weights_path)
-    # refuse a bad rank before any jet is read
+    model, dataset, standardizer = load_model_and_data(
+        model_path, weights_path, data, preprocessing, max_train=max_train, seed=seed
+    )
+    # refuse a bad rank before any training or output
     factorize_model(model, rank=rank, energy=energy, max_products=max_products, layers=names)
-    dataset = load_jets(data, seed=seed)
-    standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
-    click.echo(f"preprocessing: {statement}")
-    if standardizer is not None and standardizer.feature_names != dataset.feature_names:
-        dataset = dataset.select_features(standardizer.feature_names)
-    if max_train is not None:
-        dataset = dataset.subsample(max_train=max_train, seed=seed)
-    check_model_inputs(model, dataset, data)
-    if standardizer is not None:
-        dataset, standardizer = dataset.standardized(standardizer)
     with staged_output(out, force=force, inputs=inputs) as staging:
         result = factorize_and_fine_tune(
             model,

@@ -7,12 +7,11 @@ import click
 from ..errors import ConfigError
 from .app import app
 from .common import (
-    check_model_inputs,
+    load_model_and_data,
     model_and_data_arguments,
     prepare_output_dir,
     preprocessing_file,
     preprocessing_option,
-    resolve_preprocessing,
     run_directory_options,
     staged_output,
 )
@@ -218,22 +217,12 @@ def prune(
         TrainingConfig, {"batch_size": batch_size, "learning_rate": learning_rate, "seed": seed}, "options"
     )
 
-    from ..data import load_jets
-    from ..model_io import load_model
 
     inputs = (model_path, weights_path, data, preprocessing_file(preprocessing))
     prepare_output_dir(out, force, *inputs)
-    dataset = load_jets(data, seed=seed)  # data errors before the slow model load
-    model = load_model(model_path, weights_path)
-    standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
-    click.echo(f"preprocessing: {statement}")
-    if standardizer is not None and standardizer.feature_names != dataset.feature_names:
-        dataset = dataset.select_features(standardizer.feature_names)
-    if max_train is not None:
-        dataset = dataset.subsample(max_train=max_train, seed=seed)
-    check_model_inputs(model, dataset, data)
-    if standardizer is not None:
-        dataset, standardizer = dataset.standardized(standardizer)
+    model, dataset, standardizer = load_model_and_data(
+        model_path, weights_path, data, preprocessing, max_train=max_train, seed=seed
+    )
 
     from ..pruning.api import prune as run_pruning
 

@@ -8,12 +8,11 @@ import click
 
 from .app import app
 from .common import (
-    check_model_inputs,
+    load_model_and_data,
     model_and_data_arguments,
     prepare_output_dir,
     preprocessing_file,
     preprocessing_option,
-    resolve_preprocessing,
     run_directory_options,
     staged_output,
 )
@@ -159,21 +158,13 @@ def quantize(
 
     inputs = (model_path, weights_path, data, spec_path, preprocessing_file(preprocessing))
     prepare_output_dir(out, force, *inputs)
-    from ..data import load_jets
-    from ..model_io import load_model
 
-    dataset = load_jets(data)  # data errors before the slow model load
-    model = load_model(model_path, weights_path)
+    model, dataset, standardizer = load_model_and_data(
+        model_path, weights_path, data, preprocessing, max_train=max_train, seed=seed, split_seed=0
+    )
     from ..quantization.fine_tune import quantization_aware_training
     from ..quantization.suggest import suggest_precision
 
-    standardizer, statement = resolve_preprocessing(preprocessing, model_path, dataset, data)
-    click.echo(f"preprocessing: {statement}")
-    if max_train is not None:
-        dataset = dataset.subsample(max_train=max_train, seed=seed)
-    check_model_inputs(model, dataset, data)
-    if standardizer is not None:
-        dataset, standardizer = dataset.standardized(standardizer)
     if spec is None:
         spec = suggest_precision(model, dataset, bits, input_bits=input_bits, weight_kind=weight_kind)
     if any(
