@@ -169,6 +169,7 @@ def run_worker(
     # SIGTERM (a batch system's stop) fails only the trial in flight, like Ctrl-C; restored afterwards.
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt) if in_main_thread else None
+    _TERMINATION_REQUESTED.clear()
     try:
         return _run_trials(recipe, run_dir, storage_url, study_name, worker_index, progress)
     finally:
@@ -180,7 +181,7 @@ def _run_trials(recipe, run_dir, storage_url, study_name, worker_index, progress
     import optuna
 
     from ..training import prepare_data
-    from .trial import TrialContext, run_trial
+    from .trial import TrialContext
 
     data, standardizer = prepare_data(recipe.data)
     context = TrialContext.from_recipe(recipe, data, standardizer, run_dir, progress=progress)
@@ -196,13 +197,37 @@ def _run_trials(recipe, run_dir, storage_url, study_name, worker_index, progress
         with quiet_optuna_warnings(), warnings.catch_warnings():
             # CMA-ES ignores constraints (said once in the docs, not after every trial).
             warnings.filterwarnings("ignore", message="Constraints have been set, but CmaEsSampler")
-            study.optimize(lambda trial: run_trial(trial, context), n_trials=1, gc_after_trial=False)
+            study.optimize(
+                lambda trial: _run_trial_unless_terminated(trial, context), n_trials=1, gc_after_trial=False
+            )
+        _fail_if_terminated()
         ran += 1
     return ran
 
 
+_TERMINATION_REQUESTED = threading.Event()
+
+
+def _run_trial_unless_terminated(trial, context):
+    from .trial import run_trial
+
+    _fail_if_terminated()
+    value = run_trial(trial, context)
+    _fail_if_terminated()  # a SIGTERM swallowed during the trial still fails it
+    return value
+
+
 def _raise_keyboard_interrupt(signum, frame):
+    # Raised wherever the interpreter is; inside a garbage-collector callback (SQLAlchemy has some)
+    # Python swallows it, so the flag is also checked when the trial returns (_fail_if_terminated).
+    _TERMINATION_REQUESTED.set()
     raise KeyboardInterrupt
+
+
+def _fail_if_terminated() -> None:
+    """End the trial as failed (and the worker) when a SIGTERM arrived while it ran."""
+    if _TERMINATION_REQUESTED.is_set():
+        raise KeyboardInterrupt
 
 
 def _worker_process(

@@ -246,7 +246,12 @@ def evaluate_settings(settings: TrialSettings, context: TrialContext) -> TrialOu
         base = recipe.pruning or PruneSpec(epochs_per_iteration=recipe.training.epochs)
         spec = base.model_copy(update={"target_sparsity": settings.target_sparsity})
         model = prune(
-            model, data, spec, training=recipe.training.optimizer_settings(), standardizer=context.standardizer, progress=False
+            model,
+            data,
+            spec,
+            training=recipe.training.optimizer_settings(),
+            standardizer=context.standardizer,
+            progress=False,
         ).model
     if settings.weight_bits is not None or settings.activation_bits is not None:
         from ..quantization import quantization_aware_training
