@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["rebuild_chain", "bias_quantizer_bits"]
+__all__ = ["rebuild_chain", "bias_quantizer_bits", "constant_qdense"]
 
 
 def rebuild_chain(model, replace: Callable):
@@ -49,3 +49,38 @@ def bias_quantizer_bits(layer) -> tuple[int, int] | None:
         return None
     config = quantizer.get_config()
     return int(config["bits"]), int(config["integer"])
+
+
+def constant_qdense(layer, kernel):
+    """A QDense replacing ``layer`` (TTQ or codebook) whose weights are exactly ``kernel`` and its bias.
+
+    The kernel quantizer is the layer's ``quantized_bits(weight_bits, weight_integer, alpha=1)``,
+    which maps the grid values in ``kernel`` to themselves; zeros are held by a KernelMask so a
+    further fine-tune of the export cannot regrow them.
+
+    Returns:
+        ``(qdense, initialize)`` for :func:`rebuild_chain`.
+    """
+    from qkeras import QDense, quantized_bits
+
+    from ..pruning.mask import KernelMask
+
+    kept = kernel != 0
+    qdense = QDense(
+        layer.units,
+        use_bias=layer.use_bias,
+        kernel_quantizer=quantized_bits(layer.weight_bits, layer.weight_integer, alpha=1),
+        bias_quantizer=(
+            quantized_bits(layer.bias_bits, layer.bias_integer, alpha=1)
+            if layer.use_bias and layer.bias_bits is not None
+            else None
+        ),
+        kernel_constraint=None if kept.all() else KernelMask(kept),
+        name=layer.name,
+    )
+
+    def initialize(new_layer):
+        new_layer.set_weights([kernel, layer.bias.numpy()] if layer.use_bias else [kernel])
+
+    return qdense, initialize
+

@@ -31,9 +31,9 @@ import tensorflow as tf
 from ..config import TrainingConfig
 from ..data import Dataset, Standardizer
 from ..errors import ConfigError, ModelError
-from ..pruning.mask import KernelMask, PruningMask
+from ..pruning.mask import PruningMask
 from ..training import TrainResult, save_run, train
-from .chain import bias_quantizer_bits, rebuild_chain
+from .chain import bias_quantizer_bits, constant_qdense, rebuild_chain
 from .convert import quantize
 from .report import QuantizationReport, quantization_report
 from .spec import QuantizationSpec, QuantizationTable, save_spec
@@ -217,30 +217,10 @@ def share_weights(qmodel, table: QuantizationTable, codebook_bits: int, *, seed:
 
 def export_codebook(model):
     """The firmware model: every :class:`CodebookDense` becomes a QDense holding exactly its shared kernel."""
-    from qkeras import QDense, quantized_bits
-
     def replace(layer):
         if not isinstance(layer, CodebookDense):
             return None
-        kernel = layer.kernel.numpy()
-        kept = kernel != 0
-        qdense = QDense(
-            layer.units,
-            use_bias=layer.use_bias,
-            kernel_quantizer=quantized_bits(layer.weight_bits, layer.weight_integer, alpha=1),
-            bias_quantizer=(
-                quantized_bits(layer.bias_bits, layer.bias_integer, alpha=1)
-                if layer.use_bias and layer.bias_bits is not None
-                else None
-            ),
-            kernel_constraint=None if kept.all() else KernelMask(kept),
-            name=layer.name,
-        )
-
-        def initialize(new_layer, kernel=kernel, layer=layer):
-            new_layer.set_weights([kernel, layer.bias.numpy()] if layer.use_bias else [kernel])
-
-        return qdense, initialize
+        return constant_qdense(layer, layer.kernel.numpy())
 
     return rebuild_chain(model, replace)
 

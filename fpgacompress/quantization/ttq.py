@@ -35,7 +35,7 @@ from ..data import Dataset, Standardizer
 from ..errors import ConfigError, ModelError
 from ..pruning.mask import KernelMask, PruningMask
 from ..training import TrainResult, save_run, train
-from .chain import bias_quantizer_bits, rebuild_chain
+from .chain import bias_quantizer_bits, constant_qdense, rebuild_chain
 from .convert import quantize
 from .report import QuantizationReport, quantization_report
 from .spec import QuantizationSpec, QuantizationTable, save_spec
@@ -252,28 +252,14 @@ def export_ttq(model):
     ``+W+``, ``0`` and ``-W-`` to themselves; the bias keeps its quantizer. Zeros are held by a
     KernelMask so a further fine-tune of the export cannot regrow them.
     """
-    from qkeras import QDense, quantized_bits
-
     def replace(layer):
         if not isinstance(layer, TTQDense):
             return None
         kernel = layer.ternary_kernel().numpy()
-        kept = kernel != 0
-        qdense = QDense(
-            layer.units,
-            use_bias=layer.use_bias,
-            kernel_quantizer=quantized_bits(layer.weight_bits, layer.weight_integer, alpha=1),
-            bias_quantizer=(
-                quantized_bits(layer.bias_bits, layer.bias_integer, alpha=1)
-                if layer.use_bias and layer.bias_bits is not None
-                else None
-            ),
-            kernel_constraint=None if kept.all() else KernelMask(kept),
-            name=layer.name,
-        )
+        qdense, set_weights = constant_qdense(layer, kernel)
 
-        def initialize(new_layer, kernel=kernel, layer=layer):
-            new_layer.set_weights([kernel, layer.bias.numpy()] if layer.use_bias else [kernel])
+        def initialize(new_layer):
+            set_weights(new_layer)
             exported = np.asarray(new_layer.kernel_quantizer_internal(new_layer.kernel).numpy())
             if not np.array_equal(exported, kernel):
                 raise ModelError(
