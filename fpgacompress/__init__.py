@@ -41,6 +41,8 @@ _PUBLIC_API: dict[str, str] = {
     "load_jets": "fpgacompress.data",
     "Dataset": "fpgacompress.data",
     "Standardizer": "fpgacompress.data",
+    "calorimeter_images": "fpgacompress.calorimeter",
+    "calorimeter_profiles": "fpgacompress.calorimeter",
     "build_mlp": "fpgacompress.models",
     "parse_topology": "fpgacompress.models",
     "L1": "fpgacompress.regularizers",
