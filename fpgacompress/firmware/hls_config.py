@@ -29,7 +29,7 @@ __all__ = [
 
 
 def _chain(model) -> list:
-    """The model's layers after the input, in order; hls4ml MLPs are single chains."""
+    """The model's layers after the input, in order; the flow builds single chains (MLPs and CNNs)."""
     import tensorflow as tf
 
     return [layer for layer in model.layers if not isinstance(layer, tf.keras.layers.InputLayer)]
@@ -105,6 +105,7 @@ def hls4ml_config(model, config: BuildConfig) -> dict:
     )
     hls_config["Model"]["ReuseFactor"] = config.reuse_factor
     hls_config["Model"]["Strategy"] = config.hls4ml_strategy
+    hls_config["Model"]["ConvImplementation"] = config.hls4ml_conv_implementation
     for layer_config in hls_config["LayerName"].values():
         layer_config["Trace"] = True
         if "ReuseFactor" in layer_config:

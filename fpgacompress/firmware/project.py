@@ -44,6 +44,7 @@ from .checks import (
     check_supported_model,
     estimated_initiation_interval,
 )
+from .convolution_checks import check_convolution_reuse_factor, check_testbench_inputs
 from .hls_config import hls4ml_config, input_quantizer_layer, prepare_for_hls4ml
 from .settings import BuildConfig
 from .testbench import compute_reference, save_reference, write_csim_testbench
@@ -132,11 +133,12 @@ def build(
     """Write a complete hls4ml project for ``model`` on ``board``, with a bit-exact testbench.
 
     Args:
-        model: a Keras or QKeras MLP (Dense/QDense, ReLU/QActivation, final softmax).
+        model: a Keras or QKeras MLP or CNN (``fpgacompress layers`` lists the layers), channels_last.
         board: board name or file; ``None`` uses ``config.board``. Given, it overrides ``config.board``.
         config: build settings; ``None`` means ``BuildConfig()``.
-        x_test: real jets for the testbench (raw features when ``standardizer`` is given, else standardized);
-            the first ``config.n_testbench_samples`` are used.
+        x_test: real samples for the testbench, ``(n, *input shape)`` (a CNN's images or sequences,
+            channels_last), raw when ``standardizer`` is given, else standardized; the first
+            ``config.n_testbench_samples`` are used.
         out_dir: project directory to create.
         standardizer: the model's input standardization (``Standardizer``), applied to ``x_test`` exactly
             once; ``None`` when ``x_test`` is already in the model's input scale.
@@ -170,6 +172,7 @@ def build(
     clock_mhz = config.clock_for(board_object.default_clock_mhz)
     check_supported_model(model)
     check_reuse_factor(model, config.reuse_factor)
+    check_convolution_reuse_factor(model, config.reuse_factor)
     ii_settings = {"strategy": config.strategy, "io_type": config.io_type, "backend": config.backend}
     max_ii = check_initiation_interval(config.reuse_factor, clock_mhz, config.tmux, model, **ii_settings)
     if input_quantizer_layer(model) is not None and config.input_precision is not None:
@@ -178,10 +181,7 @@ def build(
             f"'{input_quantizer_layer(model).name}', which fixes the input precision. Leave input_precision unset."
         )
     x = np.asarray(x_test, dtype=np.float32)
-    if x.ndim != 2 or x.shape[1] != model.inputs[0].shape[-1] or x.shape[0] == 0:
-        raise ConfigError(
-            f"x_test must be a non-empty (n, {model.inputs[0].shape[-1]}) array of the model's inputs. Received shape {x.shape}."
-        )
+    check_testbench_inputs(x, model)
     x = x[: config.n_testbench_samples]
     if standardizer is not None:
         x = standardizer.transform(x)

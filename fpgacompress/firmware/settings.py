@@ -32,7 +32,11 @@ class BuildConfig(StrictConfig):
         backend: ``vitis`` (Vitis HLS, the maintained tool) or ``vivado`` (Vivado HLS, older flows).
         reuse_factor: multiplications shared by one multiplier; also the initiation interval of each layer.
         strategy: ``latency`` (fully unrolled) or ``resource`` (multipliers reused, weights in BRAM).
-        io_type: ``io_parallel`` (arrays, lowest latency) or ``io_stream`` (AXI-stream FIFOs between layers).
+        io_type: ``io_parallel`` (arrays, lowest latency) or ``io_stream`` (AXI-stream FIFOs between layers;
+            the usual choice for convolutions: one pixel per stream word).
+        conv_implementation: how a streaming convolution gathers its window: ``line_buffer`` (hls4ml's
+            ``LineBuffer``, shift registers of kernel-height rows: the default) or ``encoded`` (``Encoded``,
+            precomputed pixel instructions; stride equal in both axes). Ignored without convolutions.
         clock_mhz: algorithm clock; ``None`` uses the board's default.
         tmux: time-multiplexing period; the design must accept a new input every ``tmux x 25 ns``.
         n_testbench_samples: real jets written to the testbench and used by the C-simulation.
@@ -46,6 +50,7 @@ class BuildConfig(StrictConfig):
     reuse_factor: int = Field(1, ge=1)
     strategy: Literal["latency", "resource"] = "latency"
     io_type: Literal["io_parallel", "io_stream"] = "io_parallel"
+    conv_implementation: Literal["line_buffer", "encoded"] = "line_buffer"
     clock_mhz: float | None = Field(None, gt=0, le=1000)
     tmux: int = Field(1, ge=1)
     n_testbench_samples: int = Field(1000, ge=1, le=100_000)
@@ -87,6 +92,11 @@ class BuildConfig(StrictConfig):
     def hls4ml_strategy(self) -> str:
         """The strategy name hls4ml expects (``Latency`` / ``Resource``)."""
         return self.strategy.capitalize()
+
+    @property
+    def hls4ml_conv_implementation(self) -> str:
+        """The ``ConvImplementation`` name hls4ml expects (``LineBuffer`` / ``Encoded``)."""
+        return {"line_buffer": "LineBuffer", "encoded": "Encoded"}[self.conv_implementation]
 
     def clock_for(self, default_clock_mhz: float) -> float:
         """The clock this build runs at: ``clock_mhz`` if set, else the board's default."""

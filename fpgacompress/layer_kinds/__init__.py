@@ -14,6 +14,10 @@ Modules:
 * ``activation`` — ``Activation``, ``ReLU``, ``LeakyReLU``, ``Softmax``, ``QActivation``
 * ``batch_norm`` — ``BatchNormalization`` / ``QBatchNormalization``
 * ``dropout``    — ``Dropout`` (dropped)
+* ``convolution`` — ``Conv1D`` / ``Conv2D`` / ``QConv1D`` / ``QConv2D`` (channels_last)
+* ``pooling``    — max / average pooling, 1D / 2D, windowed or global
+* ``reshape``    — ``Flatten``, ``Reshape``
+* ``padding``    — ``ZeroPadding1D`` / ``ZeroPadding2D``
 
 Example:
     >>> KINDS["QDense"].family, KINDS["Dropout"].firmware
@@ -26,13 +30,18 @@ from ..errors import ModelError
 from .activation import ACTIVATION_FUNCTIONS, ActivationKind, softmax_table_types
 from .base import LayerKind, Step
 from .batch_norm import BatchNormKind
+from .convolution import ConvolutionKind
 from .dense import DenseKind
 from .dropout import DropoutKind
 from .input import InputKind
+from .padding import PaddingKind
+from .pooling import PoolingKind
+from .reshape import ReshapeKind
 
 __all__ = [
     "KINDS",
     "LayerKind",
+    "ConvolutionKind",
     "Step",
     "kind_of",
     "model_steps",
@@ -45,6 +54,10 @@ __all__ = [
 _FAMILIES: tuple[LayerKind, ...] = (
     InputKind(),
     DenseKind(),
+    ConvolutionKind(),
+    PoolingKind(),
+    ReshapeKind(),
+    PaddingKind(),
     ActivationKind(),
     BatchNormKind(),
     DropoutKind(),
@@ -56,11 +69,17 @@ KINDS: dict[str, LayerKind] = {name: kind for kind in _FAMILIES for name in kind
 ALTERNATIVES: dict[str, str] = {
     "PruneLowMagnitude": "call tfmot.sparsity.keras.strip_pruning(model) (or fpgacompress.strip) before building",
     "Lambda": "a Lambda holds Python code that cannot become firmware; use standard Keras layers",
-    "Flatten": "give the model a flat input (Input(shape=(n_features,))) instead",
-    "Conv1D": "convolutions are not supported yet; use Dense layers on the flattened features",
-    "Conv2D": "convolutions are not supported yet; use Dense layers on the flattened features",
-    "QConv1D": "convolutions are not supported yet; use QDense layers on the flattened features",
-    "QConv2D": "convolutions are not supported yet; use QDense layers on the flattened features",
+    "DepthwiseConv2D": "the firmware flow does not build depthwise convolutions (not verified bit-exact with hls4ml 1.3.0); use Conv2D (or QConv2D)",
+    "DepthwiseConv1D": "the firmware flow does not build depthwise convolutions (not verified bit-exact with hls4ml 1.3.0); use Conv1D (or QConv1D)",
+    "SeparableConv1D": "the firmware flow does not build separable convolutions (not verified bit-exact with hls4ml 1.3.0); use Conv1D (or QConv1D)",
+    "SeparableConv2D": "the firmware flow does not build separable convolutions (not verified bit-exact with hls4ml 1.3.0); use Conv2D (or QConv2D)",
+    "QDepthwiseConv2D": "the firmware flow does not build depthwise convolutions (not verified bit-exact with hls4ml 1.3.0); use QConv2D",
+    "QSeparableConv1D": "the firmware flow does not build separable convolutions (not verified bit-exact with hls4ml 1.3.0); use QConv1D",
+    "QSeparableConv2D": "the firmware flow does not build separable convolutions (not verified bit-exact with hls4ml 1.3.0); use QConv2D",
+    "Conv3D": "hls4ml builds no 3-D convolution; use Conv2D on stacked layers (channels_last)",
+    "Conv2DTranspose": "the firmware flow does not build transposed convolutions; use Conv2D",
+    "Cropping2D": "crop the input arrays before the model instead",
+    "UpSampling2D": "upsampling is not supported by the firmware flow; use Conv2D / Dense layers",
     "LayerNormalization": "use BatchNormalization",
     "GaussianNoise": "remove it before building (it is the identity at inference)",
     "ELU": "use relu, or LeakyReLU",

@@ -9,6 +9,8 @@ for bit-exact firmware, fold the batch norm before quantizing (``build --ptq`` d
 
 from __future__ import annotations
 
+import math
+
 from ..errors import ModelError
 from .base import LayerKind, Step
 
@@ -16,11 +18,11 @@ __all__ = ["BatchNormKind"]
 
 
 class BatchNormKind(LayerKind):
-    """``BatchNormalization`` / ``QBatchNormalization`` on the features of an MLP."""
+    """``BatchNormalization`` / ``QBatchNormalization`` on features or on the channels of a feature map."""
 
     family = "batch_norm"
     keras_classes = ("BatchNormalization", "QBatchNormalization")
-    supported = "on a feature vector (axis -1), anywhere in the chain"
+    supported = "on the last axis: a feature vector, or the channels of a feature map (after a convolution)"
     pruning = "kept (not pruned)"
     quantization = "kept as float BatchNormalization; build --ptq folds it into the Dense before it"
     firmware = "folded into a float Dense, else a scale-and-shift; not bit-exact (scale and shift rounded to fixed point)"
@@ -28,10 +30,11 @@ class BatchNormKind(LayerKind):
     def check(self, layer) -> None:
         axis = layer.axis if isinstance(layer.axis, int) else list(layer.axis)
         rank = len(layer.input_shape)
-        if rank != 2 or axis not in (-1, 1, [1], [-1]):
+        if axis not in (-1, rank - 1, [rank - 1], [-1]):
             raise ModelError(
                 f"Layer '{layer.name}' normalizes axis {axis} of a rank-{rank} input; the firmware build supports "
-                "BatchNormalization on a feature vector (after Dense, axis -1) only."
+                "BatchNormalization on the last axis only (features, or the channels of a channels_last map): "
+                "use axis=-1."
             )
 
     def steps(self, layer) -> list[Step]:
@@ -40,7 +43,7 @@ class BatchNormKind(LayerKind):
                 layer.name,
                 None,
                 "batch norm scale and shift are rounded to fixed point by hls4ml",
-                int(layer.input_shape[-1]),
+                int(math.prod(layer.input_shape[1:])),
             )
         ]
 

@@ -1,4 +1,4 @@
-"""The model input: one flat vector of features."""
+"""The model input: a flat vector of features, or a channels_last sequence / image."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ __all__ = ["InputKind"]
 
 
 class InputKind(LayerKind):
-    """The model's ``InputLayer``: a flat feature vector."""
+    """The model's ``InputLayer``."""
 
     family = "input"
     keras_classes = ("InputLayer",)
-    supported = "one flat input of any number of features"
+    supported = "one input: (features,), or channels_last (length, channels) / (height, width, channels)"
     firmware = "input precision from the model's input QActivation(quantized_bits), else --input-precision"
 
     def steps(self, layer) -> list[Step]:

@@ -1,0 +1,131 @@
+"""Convolutions: Keras ``Conv1D`` / ``Conv2D`` and QKeras ``QConv1D`` / ``QConv2D``, ``channels_last``.
+
+hls4ml builds a convolution as a stream of pixels (``io_stream``: one output pixel, all its filters,
+per step of the line buffer) or as arrays (``io_parallel``). Like a Dense layer, a fused activation
+is split into ``NAME`` and ``NAME_ACTIVATION``; the C-simulation compares the feature maps flattened
+channels_last and row-major (``[row][column][filter]``), the order hls4ml's streams and arrays hold
+them. Depthwise and separable convolutions are refused (``layer_kinds.ALTERNATIVES`` says what to
+use): their bit-exactness with hls4ml 1.3.0 has not been verified here.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..errors import ModelError
+from .activation import activation_step, check_activation_function, tune_activation_step
+from .base import LayerKind, Step, keras_activation_name, quantizer_name
+
+__all__ = ["ConvolutionKind", "CONV_WEIGHT_QUANTIZERS", "CHANNELS_LAST_FIX", "check_channels_last"]
+
+# QKeras kernel quantizers whose products hls4ml types exactly in a convolution (binary and po2
+# weights need the accumulator sized by hand, as dense.py does for Dense; not done for convolutions)
+CONV_WEIGHT_QUANTIZERS = ("quantized_bits", "ternary")
+FLOAT_WEIGHTS = "float weights: hls4ml rounds them to a fixed-point type"
+CHANNELS_LAST_FIX = (
+    "hls4ml streams each pixel with its channels together, so the firmware flow needs channels_last: "
+    "rebuild the model with data_format='channels_last' (the Keras default) and inputs shaped (..., channels)"
+)
+
+
+def check_channels_last(layer) -> None:
+    """Refuse a ``channels_first`` layer in one line naming it."""
+    if getattr(layer, "data_format", "channels_last") != "channels_last":
+        raise ModelError(f"Layer '{layer.name}' uses data_format='{layer.data_format}'; {CHANNELS_LAST_FIX}.")
+
+
+def _n_outputs(layer) -> int:
+    return int(math.prod(layer.output_shape[1:]))
+
+
+class ConvolutionKind(LayerKind):
+    """``Conv1D`` / ``Conv2D`` / ``QConv1D`` / ``QConv2D`` with a fused activation or none."""
+
+    family = "convolution"
+    keras_classes = ("Conv1D", "Conv2D", "QConv1D", "QConv2D")
+    supported = (
+        "channels_last; padding valid / same; equal strides; no dilation, no groups; fused activation relu / "
+        "linear; QConv weights quantized_bits, ternary"
+    )
+    firmware = (
+        "io_stream (line buffer, one output pixel per step; ConvImplementation LineBuffer / Encoded) or "
+        "io_parallel; exact with QKeras quantizers, float weights rounded; fused activation split into "
+        "NAME_ACTIVATION; feature maps compared channels_last row-major"
+    )
+
+    def check(self, layer) -> None:
+        check_channels_last(layer)
+        name = layer.name
+        if any(int(rate) != 1 for rate in layer.dilation_rate):
+            raise ModelError(
+                f"Layer '{name}' has dilation_rate={tuple(layer.dilation_rate)}, which hls4ml ignores (it would "
+                "build a different network); use dilation_rate=1, e.g. a larger kernel or a pooling layer."
+            )
+        if int(getattr(layer, "groups", 1)) != 1:
+            raise ModelError(
+                f"Layer '{name}' has groups={layer.groups}, which hls4ml does not build; use groups=1."
+            )
+        if layer.padding not in ("valid", "same"):
+            raise ModelError(
+                f"Layer '{name}' has padding='{layer.padding}'; the firmware build supports 'valid' and 'same' "
+                "(put a ZeroPadding1D before a 'valid' convolution for causal padding)."
+            )
+        if len(set(int(stride) for stride in layer.strides)) != 1:
+            raise ModelError(
+                f"Layer '{name}' has strides={tuple(layer.strides)}; hls4ml's convolutions need the same stride "
+                "along every axis, e.g. strides=(2, 2)."
+            )
+        check_activation_function(name, keras_activation_name(layer.activation))
+        if self.fused_activation(layer) not in (None, "relu"):
+            raise ModelError(
+                f"Layer '{name}' has activation '{self.fused_activation(layer)}' inside a convolution; hls4ml "
+                "computes it with a lookup table on every pixel. Use relu or linear, and put softmax / sigmoid "
+                "on the Dense output."
+            )
+        if not type(layer).__name__.startswith("Q"):
+            return
+        for role in ("kernel_quantizer", "bias_quantizer"):
+            quantizer = quantizer_name(getattr(layer, f"{role}_internal", None) or getattr(layer, role, None))
+            if quantizer is not None and quantizer not in CONV_WEIGHT_QUANTIZERS:
+                raise ModelError(
+                    f"Layer '{name}' uses {role} '{quantizer}', which the bit-exact flow does not support in a "
+                    f"convolution. Supported: {', '.join(CONV_WEIGHT_QUANTIZERS)}."
+                )
+        if quantizer_name(getattr(layer, "kernel_quantizer_internal", None)) is None:
+            raise ModelError(
+                f"Layer '{name}' ({type(layer).__name__}) has no kernel_quantizer; give it quantized_bits(...)."
+            )
+
+    def fused_activation(self, layer) -> str | None:
+        """The activation inside the layer, or ``None`` for linear."""
+        function = keras_activation_name(layer.activation)
+        return None if function == "linear" else function
+
+    def steps(self, layer) -> list[Step]:
+        n_out = _n_outputs(layer)
+        quantized = type(layer).__name__.startswith("Q")
+        steps = [Step(layer.name, None, None if quantized else FLOAT_WEIGHTS, n_out)]
+        function = self.fused_activation(layer)
+        if function is not None:
+            steps.append(activation_step(f"{layer.name}_{function}", function, n_out))
+        return steps
+
+    def reference(self, layer, tensor) -> list[tuple[str, object]]:
+        function = self.fused_activation(layer)
+        if function is None:
+            return [(layer.name, layer(tensor, training=False))]
+        # the same layer with a linear activation computes exactly the pre-activation Keras computes
+        linear = type(layer).from_config({**layer.get_config(), "activation": "linear"})
+        linear.build(tensor.shape)
+        linear.set_weights(layer.get_weights())
+        maps = linear(tensor, training=False)
+        return [(layer.name, maps), (f"{layer.name}_{function}", layer.activation(maps))]
+
+    def hls_settings(self, layer, hls_config: dict, previous_step: str | None) -> None:
+        for step in self.steps(layer)[1:]:
+            tune_activation_step(step, hls_config)
+
+    def multiplier_shape(self, layer) -> tuple[int, int]:
+        """``(n_in, n_out)`` hls4ml validates a convolution's reuse factor with: kernel x channels, filters."""
+        kernel = math.prod(int(size) for size in layer.kernel_size)
+        return kernel * int(layer.input_shape[-1]), int(layer.filters)
