@@ -7,10 +7,15 @@ Sources:
 * the public hls4ml LHC jet dataset (OpenML ``hls4ml_lhc_jets_hlf``) from a file the user
   downloaded: CSV, ARFF or parquet, with the 16 feature columns and a ``class`` column;
 * a user's own inputs with any number of features: an ``.npz`` with ``X`` (and optionally ``y``),
-  a 2-D ``.npy`` array, or a numeric table (see :func:`load_jets`).
+  a ``.npy`` array, or a numeric table (see :func:`load_jets`);
+* a user's own sequences or images for a convolutional network: ``X`` of shape
+  ``(rows, length, channels)`` or ``(rows, height, width, channels)``, channels_last; the
+  ``feature_names`` are then the channel names.
 
 The standardization is fitted on the training split only and travels with the model
-(``preprocessing.json``): the firmware sees inputs scaled exactly as in training.
+(``preprocessing.json``): the firmware sees inputs scaled exactly as in training. For sequences and
+images it is one mean and width per channel, over every position (a convolution shares its weights
+across positions, so every position must be scaled alike).
 
 Example:
     >>> from fpgacompress.data import load_jets
@@ -78,6 +83,8 @@ class Standardizer:
 
     @classmethod
     def fit(cls, x: np.ndarray, feature_names: tuple[str, ...]) -> Standardizer:
+        """Per-feature (per channel, over every position of a sequence or image) mean and width of ``x``."""
+        x = np.asarray(x).reshape(-1, np.shape(x)[-1])
         mean = x.mean(axis=0, dtype=np.float64)
         std = x.std(axis=0, dtype=np.float64)
         std = np.where(std > 0, std, 1.0)  # a constant feature stays constant instead of dividing by 0
@@ -128,7 +135,9 @@ class Standardizer:
 class Dataset:
     """Train / validation / test arrays with the names of their columns and classes.
 
-    ``y_*`` hold integer class indices. The validation split is carved from the training
+    ``x_*`` are ``(rows, features)``, or channels_last ``(rows, *positions, channels)`` for a
+    convolutional network, with ``feature_names`` then naming the channels. ``y_*`` hold integer
+    class indices. The validation split is carved from the training
     split; the test split is the benchmark's fixed one and is never used for any choice.
     """
 
@@ -144,6 +153,11 @@ class Dataset:
     @property
     def n_features(self) -> int:
         return len(self.feature_names)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of one sample: ``(features,)``, ``(length, channels)`` or ``(height, width, channels)``."""
+        return tuple(int(size) for size in self.x_train.shape[1:])
 
     @property
     def n_classes(self) -> int:
@@ -165,9 +179,9 @@ class Dataset:
         index = [_feature_index(self.feature_names, name) for name in feature_names]
         return replace(
             self,
-            x_train=self.x_train[:, index],
-            x_val=self.x_val[:, index],
-            x_test=self.x_test[:, index],
+            x_train=self.x_train[..., index],
+            x_val=self.x_val[..., index],
+            x_test=self.x_test[..., index],
             feature_names=tuple(feature_names),
         )
 
@@ -203,7 +217,9 @@ def load_jets(
     is read from a user's own file: an ``.npz`` with an ``X`` array (and optionally ``y``,
     ``feature_names``, ``class_names``, ``test_index``), a 2-D ``.npy`` array of inputs, or a
     ``.csv`` / ``.arff`` / ``.parquet`` table whose numeric columns are the features (a ``class`` /
-    ``label`` / ``target`` / ``y`` column holds the labels). Without a ``test_index`` a fixed 20 %
+    ``label`` / ``target`` / ``y`` column holds the labels). An ``.npz`` ``X`` or a ``.npy`` array
+    may also hold sequences ``(rows, length, channels)`` or images ``(rows, height, width, channels)``
+    for a convolutional network (channels_last; ``feature_names`` then name the channels). Without a ``test_index`` a fixed 20 %
     test split is drawn with the benchmark's seed.
 
     Args:
@@ -221,7 +237,8 @@ def load_jets(
     else:
         raise DataError(
             f"Unsupported dataset file type '{path.suffix}' for {path}. Expected .npz (arrays X [, y]), .npy "
-            "(a 2-D array of inputs) or .csv / .arff / .parquet (feature columns [+ a class column])."
+            "(inputs: rows x features, or rows x length / height x width x channels) or .csv / .arff / .parquet "
+            "(feature columns [+ a class column])."
         )
     if require_labels and dataset.class_names == (UNLABELLED,):
         raise DataError(
@@ -231,6 +248,7 @@ def load_jets(
 
 
 UNLABELLED = "unlabelled"
+MAX_INPUT_RANK = 4  # rows x height x width x channels: the largest input hls4ml's Conv2D reads
 _FEATURE_KEYS = ("X", "x", "features", "inputs")
 _LABEL_KEYS = ("y", "labels", "label", "target")
 _LABEL_COLUMNS = ("class", "label", "labels", "target", "y")
@@ -271,7 +289,7 @@ def load_npz(path: str | Path, *, validation_fraction: float = 0.1, seed: int = 
 
 
 def load_npy(path: str | Path, *, validation_fraction: float = 0.1, seed: int = 0) -> Dataset:
-    """Load a 2-D ``.npy`` array of inputs (rows x features), without labels."""
+    """Load a ``.npy`` array of inputs (rows x features, or rows x positions x channels), without labels."""
     path = _existing_file(path)
     try:
         x = np.load(path, allow_pickle=False)
@@ -282,7 +300,9 @@ def load_npy(path: str | Path, *, validation_fraction: float = 0.1, seed: int = 
     try:
         x = np.asarray(x, dtype=np.float32)
     except (TypeError, ValueError):
-        raise DataError(f"{path} holds a {x.dtype} array; expected numbers (rows x features).") from None
+        raise DataError(
+            f"{path} holds a {x.dtype} array; expected numbers (rows x features, or rows x ... x channels)."
+        ) from None
     return _dataset(path, x, None, None, None, None, validation_fraction, seed)
 
 
@@ -318,12 +338,14 @@ def _dataset(
     seed: int,
 ) -> Dataset:
     """A :class:`Dataset` from a user's arrays: names, labels and the test split filled in if absent."""
-    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+    if not 2 <= x.ndim <= MAX_INPUT_RANK or 0 in x.shape:
         raise DataError(
-            f"{path}: the inputs have shape {x.shape}; expected a non-empty 2-D array (rows x features)."
+            f"{path}: the inputs have shape {x.shape}; expected a non-empty array of rows x features (2-D), "
+            "rows x length x channels (3-D, a sequence) or rows x height x width x channels (4-D, an image, "
+            "channels_last). For channels_first images, move the channels last: numpy.moveaxis(X, 1, -1)."
         )
     if feature_names is None:
-        feature_names = tuple(f"x{index}" for index in range(x.shape[1]))
+        feature_names = tuple(f"x{index}" for index in range(x.shape[-1]))
     if labels is not None and labels.ndim == 2:  # one-hot labels, as Keras examples store them
         labels = np.argmax(labels, axis=1)
     if labels is not None and np.issubdtype(labels.dtype, np.floating) and np.all(labels == np.round(labels)):
@@ -438,15 +460,17 @@ def _existing_file(path: str | Path) -> Path:
 def _check_table(
     path: Path, x: np.ndarray, y: np.ndarray, feature_names: tuple[str, ...], class_names: tuple[str, ...]
 ) -> None:
-    if x.ndim != 2 or x.shape[0] != len(y):
+    if x.ndim < 2 or x.shape[0] != len(y):
         raise DataError(
-            f"{path}: X has shape {x.shape} but y has {len(y)} rows; expected X of shape [rows, features]."
+            f"{path}: X has shape {x.shape} but y has {len(y)} rows; expected X of shape [rows, features] "
+            "(or [rows, ..., channels])."
         )
-    if x.shape[1] != len(feature_names):
-        raise DataError(f"{path}: X has {x.shape[1]} columns but {len(feature_names)} feature names.")
+    if x.shape[-1] != len(feature_names):
+        what = "columns" if x.ndim == 2 else "channels (last axis)"
+        raise DataError(f"{path}: X has {x.shape[-1]} {what} but {len(feature_names)} feature names.")
     if len(y) == 0:
         raise DataError(f"{path} holds no rows.")
-    bad_rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
+    bad_rows = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))
     if bad_rows.size:
         raise DataError(
             f"{path}: {bad_rows.size} row(s) hold NaN or infinite features (first: row {bad_rows[0]}); "

@@ -44,6 +44,13 @@ from .common import (
 @click.option(
     "--io-type", type=click.Choice(["io_parallel", "io_stream"]), default="io_parallel", show_default=True
 )
+@click.option(
+    "--conv-implementation",
+    type=click.Choice(["line_buffer", "encoded"]),
+    default="line_buffer",
+    show_default=True,
+    help="How a streaming convolution gathers its window (hls4ml ConvImplementation LineBuffer / Encoded).",
+)
 @click.option("--clock-mhz", type=float, help="Algorithm clock; default: the board's.")
 @click.option(
     "--tmux",
@@ -54,12 +61,13 @@ from .common import (
 )
 @click.option("--input-precision", help="fixed<W,I> of the input, for models without an input quantizer.")
 @click.option(
-    "--n-testbench-samples", type=int, default=1000, show_default=True, help="Real jets in the testbench."
+    "--n-testbench-samples", type=int, default=1000, show_default=True, help="Real samples in the testbench."
 )
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
-    help="Test-bench inputs (its test split): .npz (X [, y]), .npy or .csv with the model's features; default: bundled jets.",
+    help="Test-bench inputs (its test split): .npz (X [, y]), .npy or .csv with the model's features, or X of "
+    "shape (rows, length, channels) / (rows, height, width, channels) for a CNN; default: bundled jets.",
 )
 @preprocessing_option
 @click.option(
@@ -80,7 +88,8 @@ from .common import (
     "--csim", "run_csim", is_flag=True, help="Also run the bit-exact C-simulation (g++); exit 1 on mismatch."
 )
 @click.option("--synth", is_flag=True, help="Also run vitis_hls / vivado_hls if it is on PATH.")
-def build(model_path, weights_path, board, backend, reuse_factor, strategy, io_type, clock_mhz, tmux, input_precision,
+def build(model_path, weights_path, board, backend, reuse_factor, strategy, io_type, conv_implementation, clock_mhz,
+          tmux, input_precision,
           n_testbench_samples, data, preprocessing, out, force, ptq, run_csim, synth):  # fmt: skip
     """Write an HLS project for MODEL (Keras/QKeras .h5, .keras, or .json + --weights) on --board into --out.
 
@@ -98,6 +107,7 @@ def build(model_path, weights_path, board, backend, reuse_factor, strategy, io_t
             "reuse_factor": reuse_factor,
             "strategy": strategy,
             "io_type": io_type,
+            "conv_implementation": conv_implementation,
             "clock_mhz": clock_mhz,
             "tmux": tmux,
             "input_precision": input_precision,

@@ -149,15 +149,24 @@ def resolve_preprocessing(choice: str | None, model_path: Path, dataset, data_pa
 
 
 def check_model_inputs(model, dataset, data_path: Path | None) -> None:
-    """Refuse data whose feature count differs from the model's inputs, before any work."""
+    """Refuse data whose sample shape differs from the model's inputs, before any work."""
     from ..errors import DataError
 
-    n_inputs = int(model.inputs[0].shape[-1])
-    if dataset.n_features != n_inputs:
+    expected = tuple(int(size) for size in model.inputs[0].shape[1:])
+    if len(expected) == 1 and len(dataset.input_shape) == 1 and dataset.input_shape != expected:
         raise DataError(
             f"{data_path or 'The bundled jet sample'} has {dataset.n_features} features but the model takes "
-            f"{n_inputs} inputs. Pass --data with the model's inputs: an .npz with X (rows x features) [and y], "
-            "a .npy array or a .csv table."
+            f"{expected[0]} inputs. Pass --data with the model's inputs: an .npz with X (rows x features) "
+            "[and y], a .npy array or a .csv table."
+        )
+    if dataset.input_shape != expected:
+        what = {1: "rows of features", 2: "sequences (length, channels)"}.get(
+            len(expected), "images (height, width, channels)"
+        )
+        raise DataError(
+            f"{data_path or 'The bundled jet sample'} holds samples of shape {dataset.input_shape} but the model "
+            f"takes {what} of shape {expected}. Pass --data with an .npz whose X is (rows, "
+            f"{', '.join(map(str, expected))}) [and y], or such a .npy array (channels_last)."
         )
 
 
