@@ -285,3 +285,28 @@ def test_cli_refuses_images_that_do_not_fit_the_model(images_file, tmp_path, cap
         in error
     )
     assert not (tmp_path / "fw").exists()
+
+
+def test_average_pooling_over_a_power_of_two_window_gets_the_bits_of_the_mean():
+    import tensorflow as tf
+    from qkeras import QActivation, quantized_relu
+
+    from fpgacompress.firmware.hls_config import hls4ml_config, prepare_for_hls4ml
+
+    model = _cnn(
+        _qconv2d(),  # 6x6x4
+        QActivation(quantized_relu(6, 2), name="relu1"),
+        tf.keras.layers.AveragePooling2D(2, name="pool"),  # 4 pixels: 2 more fractional bits
+    )
+    config = hls4ml_config(prepare_for_hls4ml(model), BuildConfig(io_type="io_stream"))
+    assert config["LayerName"]["pool"]["Precision"]["accum"] == "ufixed<10,4>"
+    assert config["LayerName"]["pool"]["Precision"]["result"] == "ufixed<8,2>"
+    assert all(step.inexact_reason is None for step in model_steps(model))
+
+
+def test_average_over_a_window_that_is_not_a_power_of_two_is_marked_inexact():
+    import tensorflow as tf
+
+    model = _cnn(_qconv2d(), tf.keras.layers.GlobalAveragePooling2D(name="gap"))  # 36 pixels
+    reasons = {step.name: step.inexact_reason for step in model_steps(model)}
+    assert "not a power of two" in reasons["gap"]
