@@ -310,3 +310,14 @@ def test_average_over_a_window_that_is_not_a_power_of_two_is_marked_inexact():
     model = _cnn(_qconv2d(), tf.keras.layers.GlobalAveragePooling2D(name="gap"))  # 36 pixels
     reasons = {step.name: step.inexact_reason for step in model_steps(model)}
     assert "not a power of two" in reasons["gap"]
+
+
+def test_recipe_build_section_takes_the_conv_implementation(tmp_path):
+    from fpgacompress.recipe import load_recipe
+
+    path = tmp_path / "recipe.yaml"
+    path.write_text("build: {io_type: io_stream, conv_implementation: encoded}\n")
+    assert load_recipe(path).build.hls4ml_conv_implementation == "Encoded"
+    path.write_text("build: {conv_implementation: im2col}\n")
+    with pytest.raises(ConfigError, match="build.conv_implementation"):
+        load_recipe(path)

@@ -103,7 +103,7 @@ def _layer_table(hls_model) -> list[dict]:
         for weight_name, weight in layer.weights.items():
             entry[weight_name] = str(weight.type.precision.definition_cpp())
         reuse_factor = layer.get_attr("reuse_factor")
-        if reuse_factor is not None and layer.class_name == "Dense":
+        if reuse_factor is not None and layer.class_name in ("Dense", "Conv1D", "Conv2D"):
             entry["reuse_factor"] = int(reuse_factor)
         table.append(entry)
     return table
