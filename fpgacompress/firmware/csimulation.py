@@ -5,6 +5,9 @@ No Vivado needed: hls4ml ships the ``ap_fixed`` headers. The testbench written b
 are compared with the Keras outputs stored at build time with ``==``, never a tolerance. The logits
 (the input of the final softmax) decide ``bit_exact``; the firmware softmax is a lookup-table
 approximation and is reported separately (argmax agreement, largest absolute difference).
+A convolutional layer's feature map is compared flattened channels_last and row-major
+(``[row][column][channel]``, Keras' ``output.reshape(n, -1)``): the order in which hls4ml's streams
+deliver pixels (all channels of one pixel per stream word) and its arrays store them.
 
 Example:
     >>> result = csim("runs/fw")
