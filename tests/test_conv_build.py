@@ -249,7 +249,7 @@ def test_cli_refuses_an_unsupported_layer_inside_a_cnn_saying_what_to_use(images
     assert code == 2
     error = _one_error_line(capsys)
     assert "Layer 'separable' of type SeparableConv2D is not supported" in error
-    assert "use Conv2D (or QConv2D)" in error
+    assert "use DepthwiseConv2D followed by a 1x1 Conv2D" in error
     assert not (tmp_path / "fw").exists()
 
 
@@ -321,3 +321,24 @@ def test_recipe_build_section_takes_the_conv_implementation(tmp_path):
     path.write_text("build: {conv_implementation: im2col}\n")
     with pytest.raises(ConfigError, match="build.conv_implementation"):
         load_recipe(path)
+
+
+def test_depthwise_convolution_with_a_depth_multiplier_is_refused():
+    from qkeras import QDepthwiseConv2D
+
+    from fpgacompress.firmware.checks import check_supported_model
+    from fpgacompress.firmware.convolution_checks import convolution_shapes
+
+    def depthwise(multiplier):
+        return QDepthwiseConv2D(3, depth_multiplier=multiplier, depthwise_quantizer=_q(), bias_quantizer=_q(),
+                                name="depthwise")  # fmt: skip
+
+    model = _cnn(_qconv2d(), depthwise(1))
+    check_supported_model(model)
+    assert KINDS["QDepthwiseConv2D"].family == "depthwise_convolution"
+    assert [(s.name, s.n_in, s.n_out) for s in convolution_shapes(model)] == [
+        ("conv1", 9, 4),
+        ("depthwise", 36, 4),
+    ]
+    with pytest.raises(ModelError, match="'depthwise' has depth_multiplier=2.*Use depth_multiplier=1"):
+        check_supported_model(_cnn(_qconv2d(), depthwise(2)))

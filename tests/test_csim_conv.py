@@ -41,13 +41,17 @@ def _trained(model, data):
 
 def _image_cnn():
     import tensorflow as tf
-    from qkeras import QActivation, QConv2D, QDense, quantized_relu
+    from qkeras import QActivation, QConv2D, QDense, QDepthwiseConv2D, quantized_relu
 
     tf.keras.utils.set_random_seed(0)
     inputs = tf.keras.Input((8, 8, 1), name="image")
     x = QActivation(_q(8, 3), name="input_quantizer")(inputs)
     x = QConv2D(4, 3, kernel_quantizer=_q(), bias_quantizer=_q(), name="conv1")(x)
     x = QActivation(quantized_relu(6, 2), name="relu1")(x)
+    x = QDepthwiseConv2D(3, padding="same", depthwise_quantizer=_q(), bias_quantizer=_q(), name="depthwise")(
+        x
+    )
+    x = QActivation(quantized_relu(6, 2), name="relu2")(x)
     x = tf.keras.layers.MaxPooling2D(2, name="pool1")(x)
     x = tf.keras.layers.Flatten(name="flatten")(x)
     x = QDense(3, kernel_quantizer=_q(), bias_quantizer=_q(), name="output")(x)
@@ -55,7 +59,9 @@ def _image_cnn():
     return tf.keras.Model(inputs, x)
 
 
-def test_qconv2d_image_classifier_is_bit_exact_through_the_cli_from_the_users_arrays(tmp_path, capsys):
+def test_qconv2d_depthwise_image_classifier_is_bit_exact_through_the_cli_from_the_users_arrays(
+    tmp_path, capsys
+):
     data = calorimeter_images(600, image_size=8, seed=3)
     x_scaled = np.log1p(data.x_train)  # the energies span decades: log scaling, then the per-channel fit
     data_file = tmp_path / "clusters.npz"
@@ -75,7 +81,9 @@ def test_qconv2d_image_classifier_is_bit_exact_through_the_cli_from_the_users_ar
     assert f"logits (output): {N_SAMPLES}/{N_SAMPLES} samples bit-exact -- BIT-EXACT" in output
     result = csim(tmp_path / "fw")  # the binary the CLI compiled, run again for the per-layer numbers
     assert result.bit_exact and result.n_samples == N_SAMPLES
-    assert result.layer_mismatches == {"input_quantizer": 0, "conv1": 0, "relu1": 0, "pool1": 0, "output": 0}
+    assert result.layer_mismatches == {
+        "input_quantizer": 0, "conv1": 0, "relu1": 0, "depthwise": 0, "relu2": 0, "pool1": 0, "output": 0,
+    }  # fmt: skip
     assert result.softmax_argmax_agreement > 0.9
 
 

@@ -20,12 +20,12 @@ __all__ = ["convolution_shapes", "check_convolution_reuse_factor", "check_testbe
 
 def convolution_shapes(model) -> list[DenseShape]:
     """``(name, kernel x channels, filters)`` of every convolution: the shape its reuse factor splits."""
-    from ..layer_kinds import ConvolutionKind, kind_of
+    from ..layer_kinds import kind_of
 
     shapes = []
     for layer in model.layers:
         kind = kind_of(layer)
-        if isinstance(kind, ConvolutionKind):
+        if hasattr(kind, "multiplier_shape"):  # the convolution kinds (plain and depthwise)
             shapes.append(DenseShape(layer.name, *kind.multiplier_shape(layer)))
     return shapes
 

@@ -14,7 +14,8 @@ Modules:
 * ``activation`` — ``Activation``, ``ReLU``, ``LeakyReLU``, ``Softmax``, ``QActivation``
 * ``batch_norm`` — ``BatchNormalization`` / ``QBatchNormalization``
 * ``dropout``    — ``Dropout`` (dropped)
-* ``convolution`` — ``Conv1D`` / ``Conv2D`` / ``QConv1D`` / ``QConv2D`` (channels_last)
+* ``convolution`` — ``Conv1D`` / ``Conv2D`` / ``QConv1D`` / ``QConv2D`` (channels_last), and
+  ``DepthwiseConv2D`` / ``QDepthwiseConv2D`` (depth_multiplier 1)
 * ``pooling``    — max / average pooling, 1D / 2D, windowed or global
 * ``reshape``    — ``Flatten``, ``Reshape``
 * ``padding``    — ``ZeroPadding1D`` / ``ZeroPadding2D``
@@ -30,7 +31,7 @@ from ..errors import ModelError
 from .activation import ACTIVATION_FUNCTIONS, ActivationKind, softmax_table_types
 from .base import LayerKind, Step
 from .batch_norm import BatchNormKind
-from .convolution import ConvolutionKind
+from .convolution import ConvolutionKind, DepthwiseConvolutionKind
 from .dense import DenseKind
 from .dropout import DropoutKind
 from .input import InputKind
@@ -55,6 +56,7 @@ _FAMILIES: tuple[LayerKind, ...] = (
     InputKind(),
     DenseKind(),
     ConvolutionKind(),
+    DepthwiseConvolutionKind(),
     PoolingKind(),
     ReshapeKind(),
     PaddingKind(),
@@ -69,13 +71,13 @@ KINDS: dict[str, LayerKind] = {name: kind for kind in _FAMILIES for name in kind
 ALTERNATIVES: dict[str, str] = {
     "PruneLowMagnitude": "call tfmot.sparsity.keras.strip_pruning(model) (or fpgacompress.strip) before building",
     "Lambda": "a Lambda holds Python code that cannot become firmware; use standard Keras layers",
-    "DepthwiseConv2D": "the firmware flow does not build depthwise convolutions (not verified bit-exact with hls4ml 1.3.0); use Conv2D (or QConv2D)",
-    "DepthwiseConv1D": "the firmware flow does not build depthwise convolutions (not verified bit-exact with hls4ml 1.3.0); use Conv1D (or QConv1D)",
-    "SeparableConv1D": "the firmware flow does not build separable convolutions (not verified bit-exact with hls4ml 1.3.0); use Conv1D (or QConv1D)",
-    "SeparableConv2D": "the firmware flow does not build separable convolutions (not verified bit-exact with hls4ml 1.3.0); use Conv2D (or QConv2D)",
-    "QDepthwiseConv2D": "the firmware flow does not build depthwise convolutions (not verified bit-exact with hls4ml 1.3.0); use QConv2D",
-    "QSeparableConv1D": "the firmware flow does not build separable convolutions (not verified bit-exact with hls4ml 1.3.0); use QConv1D",
-    "QSeparableConv2D": "the firmware flow does not build separable convolutions (not verified bit-exact with hls4ml 1.3.0); use QConv2D",
+    "DepthwiseConv1D": "the firmware flow does not build 1-D depthwise convolutions; use Conv1D (or QConv1D)",
+    "SeparableConv1D": "the firmware flow does not build separable convolutions; use Conv1D (or QConv1D)",
+    "SeparableConv2D": "the firmware flow does not build separable convolutions (hls4ml 1.3.0 splits them into "
+    "layers its trace does not match); use DepthwiseConv2D followed by a 1x1 Conv2D (or the QKeras forms)",
+    "QSeparableConv1D": "the firmware flow does not build separable convolutions; use QConv1D",
+    "QSeparableConv2D": "the firmware flow does not build separable convolutions (hls4ml 1.3.0 splits them into "
+    "layers its trace does not match); use QDepthwiseConv2D followed by a 1x1 QConv2D",
     "Conv3D": "hls4ml builds no 3-D convolution; use Conv2D on stacked layers (channels_last)",
     "Conv2DTranspose": "the firmware flow does not build transposed convolutions; use Conv2D",
     "Cropping2D": "crop the input arrays before the model instead",
