@@ -6,8 +6,8 @@ invalid one by the closest valid value. Refused here instead, naming the layer a
 
 Example:
     >>> from fpgacompress.firmware.checks import valid_reuse_factors
-    >>> valid_reuse_factors(3 * 3 * 1, 4)[:5]    # a 3x3 kernel on one channel, 4 filters
-    [1, 2, 3, 4, 6]
+    >>> valid_reuse_factors(3 * 3 * 1, 4)    # a 3x3 kernel on one channel, 4 filters: 2 is not valid
+    [1, 3, 9, 18, 36]
 """
 
 from __future__ import annotations
