@@ -89,16 +89,31 @@ def load_designs(reports_dir: Path) -> list[dict]:
     return designs
 
 
+# Coefficients the physics fixes, not fitted: one LUT per SRL32 shift register of a line buffer.
+FIXED = {"line_buffer_srl_luts": 1.0}
+
+
 def _fit(rows: list[tuple[dict, float]]) -> dict[str, float]:
-    """Non-negative coefficients minimising the relative error of ``sum(coefficient x feature)``."""
-    names = sorted({name for features, _ in rows for name in features})
+    """Non-negative coefficients minimising the relative error of ``sum(coefficient x feature)``.
+
+    Features in :data:`FIXED` keep their physical coefficient; the others are fitted on what is left.
+    """
+    names = sorted({name for features, _ in rows for name in features if name not in FIXED})
     if not rows or not names:
         return {}
+    fixed_names = sorted({name for features, _ in rows for name in features if name in FIXED})
     matrix = np.array([[features.get(name, 0.0) / target for name in names] for features, target in rows])
-    coefficients, _ = nnls(matrix, np.ones(len(rows)))
-    return {
+    rest = np.array(
+        [
+            1.0 - sum(FIXED[name] * features.get(name, 0.0) for name in fixed_names) / target
+            for features, target in rows
+        ]
+    )
+    coefficients, _ = nnls(matrix, rest)
+    fitted = {
         name: round(float(value), 6) for name, value in zip(names, coefficients, strict=True) if value > 0
     }
+    return {**fitted, **{name: FIXED[name] for name in fixed_names}}
 
 
 def fit(designs: list[dict]) -> ConvCoefficients:

@@ -107,7 +107,7 @@ def spatial_row_features(layer, design, coefficients) -> dict:
         inner = _layer_row(layer.kernel_dense(), design, coefficients)
     elif isinstance(layer, PixelLoopSpec):
         inner = _layer_row(layer.activation, design, coefficients)
-    return spatial_features(layer, inner)
+    return spatial_features(layer, inner, design.tool.family)
 
 
 def spatial_row(

@@ -249,13 +249,15 @@ def _line_buffer_bits(in_shape: tuple[int, ...], window: tuple[int, ...], width:
     return srl_luts, window_bits
 
 
-def spatial_features(layer, kernel_row=None) -> dict:
+def spatial_features(layer, kernel_row=None, tool_family: str = "vivado") -> dict:
     """The counted hardware of one spatial layer: the features its calibrated models weigh.
 
     Args:
         layer: A :data:`SPATIAL_SPECS` object.
         kernel_row: For a convolution, the dense model's :class:`~.report.LayerResources` of its kernel
             (:meth:`ConvolutionSpec.kernel_dense`); for a :class:`PixelLoopSpec`, its activation's row.
+        tool_family: ``vivado`` or ``vitis``: Vitis HLS schedules the pipelined pixel loop of a
+            Latency-strategy convolution at a few cycles per pixel where Vivado HLS reaches one.
 
     Returns:
         ``{"kind", "dsp", "bram_18k", "pixels", "lut": {...}, "ff": {...}, "pixel": {...}}`` where
@@ -285,6 +287,7 @@ def spatial_features(layer, kernel_row=None) -> dict:
             # kernel's whole schedule (reuse factor + adder depth).
             "pixel": {
                 "reuse_factor": float(layer.reuse_factor if pipelined else 0),
+                "vitis_pipelined": float(pipelined and tool_family == "vitis"),
                 "kernel_latency": float(0 if pipelined else kernel_row.latency_cycles),
                 "constant": 1.0,
             },
