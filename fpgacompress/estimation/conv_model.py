@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,6 +36,7 @@ __all__ = [
     "spatial_row_features",
     "spatial_design_latency",
     "is_spatial",
+    "conv_uncertainty",
     "DEFAULT_CONV_COEFFICIENTS_PATH",
 ]
 
@@ -106,7 +107,10 @@ def spatial_row_features(layer, design, coefficients) -> dict:
     if isinstance(layer, ConvolutionSpec):
         inner = _layer_row(layer.kernel_dense(), design, coefficients)
     elif isinstance(layer, PixelLoopSpec):
-        inner = _layer_row(layer.activation, design, coefficients)
+        activation = layer.activation
+        if layer.io_type != "io_stream":  # io_parallel: the whole map's hardware, once
+            activation = replace(activation, n_in=layer.n_in, io_type=layer.io_type, scale_integers=())
+        inner = _layer_row(activation, design, coefficients)
     return spatial_features(layer, inner, design.tool.family)
 
 
@@ -153,3 +157,17 @@ def spatial_design_latency(design, rows, conv_coefficients: ConvCoefficients | N
             fill += row.latency_cycles
     features = {"fill": fill, "layers": float(len(layer_rows)), "constant": 1.0}
     return total + max(0, round(_predict(conv_coefficients.design, features)))
+
+
+def conv_uncertainty(latency_cycles: int, conv_coefficients: ConvCoefficients | None = None) -> dict | None:
+    """The CNN calibration's leave-one-repository-out error bands (latency as cycles at this latency)."""
+    conv_coefficients = conv_coefficients or load_conv_coefficients()
+    summary = conv_coefficients.calibration.get("leave_one_repository_out")
+    if not summary:
+        return None
+    bands = {
+        name: summary[column]["median_relative_error"]
+        for name, column in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"))
+    }
+    bands["latency_cycles"] = round(summary["latency_cycles"]["median_relative_error"] * latency_cycles)
+    return bands

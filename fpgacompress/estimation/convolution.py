@@ -195,18 +195,16 @@ class PixelLoopSpec:
     Attributes:
         activation: The activation over one pixel's channels (``n_in`` = channels).
         pixels: Pixels of the map (words through the stream).
+        io_type: ``io_stream``; with ``io_parallel`` the whole map is computed at once.
     """
 
     activation: ActivationSpec
     pixels: int
+    io_type: str = "io_stream"
 
     @property
     def name(self) -> str:
         return self.activation.name
-
-    @property
-    def io_type(self) -> str:
-        return "io_stream"
 
     @property
     def n_in(self) -> int:
@@ -330,7 +328,7 @@ def spatial_features(layer, kernel_row=None, tool_family: str = "vivado") -> dic
             "kind": "pixel_activation",
             "dsp": kernel_row.dsp,
             "bram_18k": kernel_row.bram_18k,
-            "pixels": layer.pixels,
+            "pixels": layer.pixels if layer.io_type == "io_stream" else 1,
             "lut": {"element_lut": float(kernel_row.lut), "layer": 1.0},
             "ff": {"element_ff": float(kernel_row.ff), "layer": 1.0},
             "pixel": {"constant": 1.0},

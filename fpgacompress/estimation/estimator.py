@@ -20,7 +20,7 @@ import numpy as np
 
 from .coefficients import EstimatorCoefficients, load_coefficients
 from .constness import fold_constants
-from .conv_model import is_spatial, spatial_design_latency, spatial_row
+from .conv_model import conv_uncertainty, is_spatial, spatial_design_latency, spatial_row
 from .fixed_point import csd_digit_counts
 from .hardware_model import count_dense
 from .hls_tools import DEFAULT_HLS_TOOL
@@ -266,7 +266,9 @@ def estimate_design(
         clock_period_ns=design.clock_period_ns,
         source="estimate",
         available=available,
-        uncertainty=_uncertainty(coefficients, design.tool.era),
+        uncertainty=conv_uncertainty(total_latency)
+        if any(is_spatial(layer) for layer in design.layers)
+        else _uncertainty(coefficients, design.tool.era),
         hls_tool=design.hls_tool,
     )
 
