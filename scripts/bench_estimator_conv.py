@@ -129,7 +129,9 @@ def fit(designs: list[dict]) -> ConvCoefficients:
                     samples.setdefault((features["kind"], quantity), []).append(
                         (features[quantity], float(truth[column]))
                     )
-            if truth["II"] and float(truth["II"]) > 0 and features["pixels"] > 1:
+            # Cycles per pixel from the streaming designs (io_parallel's partition loop is too rare to fit).
+            streaming = truth["io_type"] == "io_stream"
+            if streaming and truth["II"] and float(truth["II"]) > 0 and features["pixels"] > 1:
                 per_pixel = float(truth["II"]) / features["pixels"]
                 samples.setdefault((features["kind"], "pixel"), []).append((features["pixel"], per_pixel))
     models: dict[str, dict] = {}

@@ -196,4 +196,3 @@ def load_model_and_data(
     if standardizer is not None:
         dataset, standardizer = dataset.standardized(standardizer)
     return model, dataset, standardizer
-

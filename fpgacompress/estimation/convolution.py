@@ -269,7 +269,9 @@ def spatial_features(layer, kernel_row=None, tool_family: str = "vivado") -> dic
             "kind": f"conv_{layer.strategy}",
             "dsp": kernel_row.dsp * copies,
             "bram_18k": kernel_row.bram_18k * copies,
-            "pixels": layer.in_pixels if layer.io_type == "io_stream" else 1,
+            # io_stream: the loop over input pixels; io_parallel: over the partitions of the output
+            # (hls4ml ParallelizationFactor), each computing ``parallel_pixels`` pixels at once.
+            "pixels": layer.in_pixels if layer.io_type == "io_stream" else max(1, layer.out_pixels // copies),
             "lut": {
                 "kernel_lut": float(kernel_row.lut * copies),
                 "line_buffer_srl_luts": float(srl_luts),
