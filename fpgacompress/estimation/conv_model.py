@@ -122,6 +122,10 @@ def spatial_row(
     features = spatial_row_features(layer, design, coefficients)
     kind = features["kind"]
     per_pixel = max(1, round(_predict(conv_coefficients.model(kind, "pixel"), features["pixel"])))
+    if isinstance(layer, ConvolutionSpec) and layer.io_type != "io_stream":
+        # io_parallel (conv_2d_latency_cl): the partitions follow each other, reuse_factor cycles each
+        # with the Latency strategy, the kernel's schedule each with Resource (designs 76, 77: n + 4..6).
+        per_pixel = layer.reuse_factor if layer.strategy == "latency" else max(1, int(features["depth"]))
     ii = features["pixels"] * per_pixel
     return LayerResources(
         name=layer.name,
