@@ -254,3 +254,17 @@ def test_all_cnn_syntheses_are_estimated(synth_reports_dir):
                 exact += int(row["DSP"]) == estimated[row["layer"]].dsp
     assert total >= 60
     assert exact / total >= 0.75  # recorded 2026-12-02: 0.85 (docs/benchmarks.md)
+
+
+@pytest.mark.slow
+def test_cnn_calibration_has_not_drifted(synth_reports_dir):
+    """Leave-one-repository-out on the 27 CNN designs stays within the recorded errors (docs/benchmarks.md) + margin."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    import bench_estimator_conv
+
+    summary = bench_estimator_conv.summarize(
+        bench_estimator_conv.cross_validate(bench_estimator_conv.load_designs(synth_reports_dir))
+    )
+    recorded = {"LUT": 0.42, "FF": 0.53, "DSP": 0.16, "BRAM_18K": 0.20, "latency_cycles": 0.06, "II": 0.06}
+    for quantity, median in recorded.items():
+        assert summary[quantity]["median_relative_error"] <= median + 0.05, (quantity, summary[quantity])
