@@ -3,7 +3,8 @@
 hls4ml's io_stream convolution (``nnet_conv2d_stream.h``, ``conv_2d_buffer_cl`` / ``conv_2d_encoded_cl``)
 reads one input pixel (all channels) per iteration of a loop over the input image, shifts it into a
 line buffer (``ap_shift_reg`` of ``in_width`` words per kernel row and channel: shift registers,
-SRL32 in LUTs) and, when a full window is there, calls the layer's dense kernel
+SRL32 in LUTs; the Encoded implementation keeps one FIFO per kernel tap instead) and, when a full
+window is there, calls the layer's dense kernel
 ``(kernel x in-channels) -> filters`` on it. So:
 
 * the products are one dense layer's (:func:`~.hardware_model.count_dense`: the same CSD / DSP rules,
@@ -247,6 +248,22 @@ def _line_buffer_bits(in_shape: tuple[int, ...], window: tuple[int, ...], width:
     return srl_luts, window_bits
 
 
+def _encoded_window(layer: ConvolutionSpec) -> tuple[int, int]:
+    """``(LUTs, BRAM_18K)`` of the Encoded implementation's window: one FIFO per kernel tap and channel.
+
+    ``conv_2d_encoded_cl`` / ``conv_1d_encoded_cl`` keep ``kernel x channels`` ``hls::stream`` FIFOs of
+    ``filt_height x out_width`` (2-D) or ``out_width`` (1-D) input words: shift registers when shallow,
+    BRAM when deep (:func:`~.streams.fifo_resources`).
+    """
+    from .streams import fifo_resources
+
+    out_width = int(layer.out_shape[-2])
+    depth = int(layer.kernel[0]) * out_width if len(layer.kernel) == 2 else out_width
+    one = fifo_resources("window", depth, layer.input_type.width)
+    taps = int(math.prod(layer.kernel)) * int(layer.in_shape[-1])
+    return taps * one.lut, taps * one.bram_18k
+
+
 def spatial_features(layer, kernel_row=None, tool_family: str = "vivado") -> dict:
     """The counted hardware of one spatial layer: the features its calibrated models weigh.
 
@@ -264,11 +281,14 @@ def spatial_features(layer, kernel_row=None, tool_family: str = "vivado") -> dic
     if isinstance(layer, ConvolutionSpec):
         copies = max(1, int(layer.parallel_pixels))
         srl_luts, window_bits = _line_buffer_bits(layer.in_shape, layer.kernel, layer.input_type.width)
+        window_bram = 0
+        if layer.implementation == "encoded" and layer.io_type == "io_stream":
+            srl_luts, window_bram = _encoded_window(layer)
         pipelined = layer.strategy == "latency"
         return {
             "kind": f"conv_{layer.strategy}",
             "dsp": kernel_row.dsp * copies,
-            "bram_18k": kernel_row.bram_18k * copies,
+            "bram_18k": kernel_row.bram_18k * copies + window_bram,
             # io_stream: the loop over input pixels; io_parallel: over the partitions of the output
             # (hls4ml ParallelizationFactor), each computing ``parallel_pixels`` pixels at once.
             "pixels": layer.in_pixels if layer.io_type == "io_stream" else max(1, layer.out_pixels // copies),
