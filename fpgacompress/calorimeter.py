@@ -41,9 +41,7 @@ CLUSTER_CLASSES: tuple[str, ...] = ("photon", "pi0", "hadron")
 MOLIERE_CELLS = 0.9  # Molière radius in trigger cells (HGCal: ~2.9 cm against ~3 cm trigger cells)
 CRITICAL_ENERGY_GEV = 0.02  # E_c of a lead / tungsten absorber, sets the depth of the shower maximum
 PI0_MASS_GEV = 0.135
-PI0_SEPARATION_SCALE = (
-    120.0  # trigger cells per radian: ~3 cm trigger cells 3.2 m from the interaction point (HGCal)
-)
+PI0_SEPARATION_SCALE = 120.0  # trigger cells per radian: ~3 cm trigger cells 3.2 m from the interaction point (HGCal)
 LAMBDA_LAYERS = 6.0  # hadronic interaction length in layers of one radiation length
 SAMPLING_TERM = 0.25  # stochastic term, relative resolution per sqrt(GeV)
 NOISE_GEV = 0.05
@@ -136,9 +134,9 @@ def _depth_profile(label: int, energy: float, depth: np.ndarray, rng) -> tuple[n
     if label == 1:
         share = rng.uniform(0.15, 0.85)
         gap = PI0_SEPARATION_SCALE * 2 * PI0_MASS_GEV / (energy * np.sqrt(share * (1 - share)))
-        profile = share * _gamma_profile(depth, t_max - np.log(1 / share), 0.5) + (
-            1 - share
-        ) * _gamma_profile(depth, t_max - np.log(1 / (1 - share)), 0.5)
+        profile = share * _gamma_profile(depth, t_max - np.log(1 / share), 0.5) + (1 - share) * _gamma_profile(
+            depth, t_max - np.log(1 / (1 - share)), 0.5
+        )
         return energy * profile, np.hypot(MOLIERE_CELLS, 0.5 * gap) * (1 + 0.05 * depth)
     start = rng.exponential(LAMBDA_LAYERS)
     shifted = np.maximum(depth - start, 0.0)

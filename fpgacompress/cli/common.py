@@ -196,3 +196,4 @@ def load_model_and_data(
     if standardizer is not None:
         dataset, standardizer = dataset.standardized(standardizer)
     return model, dataset, standardizer
+

@@ -217,6 +217,7 @@ def prune(
         TrainingConfig, {"batch_size": batch_size, "learning_rate": learning_rate, "seed": seed}, "options"
     )
 
+
     inputs = (model_path, weights_path, data, preprocessing_file(preprocessing))
     prepare_output_dir(out, force, *inputs)
     model, dataset, standardizer = load_model_and_data(

@@ -97,13 +97,7 @@ def sparsify(
 
     with staged_output(out, force=force, inputs=inputs) as staging:
         result = run_sparsify(
-            model,
-            dataset,
-            spec,
-            training=training,
-            standardizer=standardizer,
-            run_dir=staging,
-            progress=progress,
+            model, dataset, spec, training=training, standardizer=standardizer, run_dir=staging, progress=progress
         )
     click.echo(f"threshold log alpha >= {result.threshold:g}: {result.mask.sparsity:.1%} of weights removed")
     for name, layer in result.layers.items():

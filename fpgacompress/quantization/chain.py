@@ -83,3 +83,4 @@ def constant_qdense(layer, kernel):
         new_layer.set_weights([kernel, layer.bias.numpy()] if layer.use_bias else [kernel])
 
     return qdense, initialize
+

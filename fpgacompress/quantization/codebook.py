@@ -217,7 +217,6 @@ def share_weights(qmodel, table: QuantizationTable, codebook_bits: int, *, seed:
 
 def export_codebook(model):
     """The firmware model: every :class:`CodebookDense` becomes a QDense holding exactly its shared kernel."""
-
     def replace(layer):
         if not isinstance(layer, CodebookDense):
             return None

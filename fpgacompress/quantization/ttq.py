@@ -252,7 +252,6 @@ def export_ttq(model):
     ``+W+``, ``0`` and ``-W-`` to themselves; the bias keeps its quantizer. Zeros are held by a
     KernelMask so a further fine-tune of the export cannot regrow them.
     """
-
     def replace(layer):
         if not isinstance(layer, TTQDense):
             return None
