@@ -1,7 +1,8 @@
 """The estimator on convolutional networks: counted kernels, line buffers, FIFOs, the per-pixel II.
 
-Fast tests use hand-built specs, a tiny QConv2D model and ``tests/data/tiny_cnn_project`` (an hls4ml 1.3
-io_stream project this project wrote for a 8x8x1 QConv2D(4, 3) - ReLU - MaxPool(2) - QDense(3) model);
+Fast tests use hand-built specs, a tiny QConv2D model and ``tests/data/tiny_cnn_project`` (the parameters, types,
+weights and top function of an hls4ml 1.3 io_stream project this project wrote for a 8x8x1 QConv2D(4, 3) - ReLU -
+MaxPool(2) - QDense(3) model, Vitis backend);
 the ones needing the 27 real CNN syntheses in ``../shared/synth_reports`` skip without it.
 """
 
@@ -129,6 +130,21 @@ def test_recorded_hls4ml_cnn_project_is_read_and_estimated():
     report = estimate_design(design)
     assert _row(report, "conv").ii == 64 * (_row(report, "conv").ii // 64)
     assert report.totals.ii == max(row.ii for row in report.layers) + 1
+
+
+def test_stream_depths_come_from_the_project(tmp_path):
+    import shutil
+
+    project = tmp_path / "deep_fifo"
+    shutil.copytree(TINY_PROJECT, project)
+    top = project / "firmware" / "myproject.cpp"
+    top.write_text(top.read_text().replace("variable=layer2_out depth=36", "variable=layer2_out depth=4096"))
+    default = read_hls_project(TINY_PROJECT)
+    deep = read_hls_project(project)
+    assert default.layers[0].fifo_depth == 36 and deep.layers[0].fifo_depth == 4096
+    shallow_row = _row(estimate_design(default), "conv_fifo")
+    deep_row = _row(estimate_design(deep), "conv_fifo")
+    assert deep_row.bram_18k > shallow_row.bram_18k
 
 
 def test_cli_report_on_cnn_project():

@@ -77,6 +77,7 @@ class ConvolutionSpec:
         io_type: ``io_stream`` or ``io_parallel``.
         implementation: ``linebuffer`` or ``encoded`` (hls4ml ``ConvImplementation``).
         parallel_pixels: Copies of the kernel (io_parallel: output pixels per partition; io_stream: 1).
+        stream_depth: Words of the output FIFO as the project sets it (0: hls4ml's default, one per pixel).
     """
 
     name: str
@@ -93,6 +94,7 @@ class ConvolutionSpec:
     io_type: str = "io_stream"
     implementation: str = "linebuffer"
     parallel_pixels: int = 1
+    stream_depth: int = 0
 
     def __post_init__(self) -> None:
         expected = (int(math.prod(self.kernel)) * int(self.in_shape[-1]), int(self.out_shape[-1]))
@@ -126,8 +128,8 @@ class ConvolutionSpec:
 
     @property
     def fifo_depth(self) -> int:
-        """hls4ml's output stream depth: one word per output pixel."""
-        return self.out_pixels
+        """The output stream's depth: the project's, else hls4ml's default of one word per output pixel."""
+        return self.stream_depth or self.out_pixels
 
     @property
     def stream_width_bits(self) -> int:
@@ -160,6 +162,7 @@ class PoolingSpec:
     input_type: FixedPointType
     result_type: FixedPointType
     io_type: str = "io_stream"
+    stream_depth: int = 0
 
     n_in = ConvolutionSpec.n_in
     n_out = ConvolutionSpec.n_out
@@ -180,6 +183,7 @@ class ReshapeSpec:
     input_type: FixedPointType
     result_type: FixedPointType
     io_type: str = "io_stream"
+    stream_depth: int = 0
 
     n_in = ConvolutionSpec.n_in
     n_out = ConvolutionSpec.n_out
@@ -197,11 +201,13 @@ class PixelLoopSpec:
         activation: The activation over one pixel's channels (``n_in`` = channels).
         pixels: Pixels of the map (words through the stream).
         io_type: ``io_stream``; with ``io_parallel`` the whole map is computed at once.
+        stream_depth: Words of the output FIFO as the project sets it (0: one per pixel).
     """
 
     activation: ActivationSpec
     pixels: int
     io_type: str = "io_stream"
+    stream_depth: int = 0
 
     @property
     def name(self) -> str:
@@ -221,7 +227,7 @@ class PixelLoopSpec:
 
     @property
     def fifo_depth(self) -> int:
-        return self.pixels
+        return self.stream_depth or self.pixels
 
     @property
     def stream_width_bits(self) -> int:

@@ -340,6 +340,7 @@ def read_hls_project(
             layers.append(_per_pixel(activation, typedefs.get(output_alias, ""), defines))
     if not layers:
         raise ModelError(f"No layer configuration found in {str(firmware_dir / 'parameters.h')!r}.")
+    layers = _with_stream_depths(layers, [int(entry["index"]) for entry in matches], firmware_dir)
     settings = _project_settings(firmware_dir.parent)
     if clock_period_ns is not None:
         settings["clock_period_ns"] = float(clock_period_ns)
@@ -400,6 +401,31 @@ def _per_pixel(activation: ActivationSpec, output_text: str, defines: dict[str, 
         return activation
     one_pixel = replace(activation, n_in=word, scale_integers=activation.scale_integers[:word])
     return PixelLoopSpec(activation=one_pixel, pixels=activation.n_in // word)
+
+
+_STREAM_DEPTH = re.compile(r"#pragma\s+HLS\s+STREAM\s+variable\s*=\s*(\w+)\s+depth\s*=\s*(\d+)")
+
+
+def _with_stream_depths(layers: list, indices: list[int], firmware_dir: Path) -> list:
+    """Feature-map layers with the FIFO depths the project's top function sets (``#pragma HLS STREAM``).
+
+    hls4ml writes one ``layerN_out`` stream per layer with a depth of one word per pixel, or the depth its
+    FIFO-depth optimizer (or the user) chose; the report then costs the FIFOs the project really has.
+    """
+    depths: dict[str, int] = {}
+    for source in sorted(firmware_dir.glob("*.cpp")):
+        depths.update(
+            (name, int(depth)) for name, depth in _STREAM_DEPTH.findall(source.read_text(errors="replace"))
+        )
+    if not depths:
+        return layers
+    updated = []
+    for layer, index in zip(layers, indices, strict=True):
+        depth = depths.get(f"layer{index}_out") or depths.get(f"{layer.name}_out")
+        if depth and hasattr(layer, "stream_depth"):
+            layer = replace(layer, stream_depth=depth)
+        updated.append(layer)
+    return updated
 
 
 class UnsupportedLayerError(ModelError):
