@@ -9,11 +9,6 @@ An io_stream network is a dataflow pipeline: every layer works on the image at o
 its input arrives. The slowest layer sets the II (its ``pixels x II per pixel``) and the latency is that
 layer's plus what the others add to fill and drain (their per-pixel latency; a Dense head after the
 Flatten runs once, at the end).
-
-Example:
-    >>> row = spatial_row(conv_spec, design, load_coefficients())
-    >>> row.ii == row.latency_cycles  # a layer takes a whole image before the next
-    True
 """
 
 from __future__ import annotations

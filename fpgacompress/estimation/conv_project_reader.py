@@ -5,10 +5,6 @@ comment) followed by ``configN : nnet::conv2d_config``; padding structs often ca
 hls4ml before 0.5 wrote no comments at all. :func:`layer_structs` finds every layer struct in call
 order with its name; :func:`spatial_spec` turns one spatial struct into the estimator's object
 (:mod:`.convolution`).
-
-Example:
-    >>> [entry["base"] for entry in layer_structs(parameters_text)][:3]
-    ['conv2d_config', 'activ_config', 'pooling2d_config']
 """
 
 from __future__ import annotations

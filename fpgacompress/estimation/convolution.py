@@ -20,13 +20,9 @@ at one pixel per cycle; ZeroPadding / UpSampling / the io_stream Flatten copy on
 An activation between them is the dense path's element-wise model on one pixel's channels, looped
 over the pixels (:class:`PixelLoopSpec`).
 
-The few numbers the counting cannot give (LUT per line-buffer bit, pixel-loop overheads) are fitted
+The few numbers the counting cannot give (LUT / FF per layer and per kernel LUT, pixel-loop overheads) are fitted
 on the 27 convolutional designs of ``../shared/synth_reports`` by ``scripts/bench_estimator_conv.py``
 and stored in ``fpgacompress/resources/conv_estimator_coefficients.json``.
-
-Example:
-    >>> spec.in_pixels, spec.kernel_dense().n_in  # a 3x3 conv on a 32x32x3 image
-    (1024, 27)
 """
 
 from __future__ import annotations

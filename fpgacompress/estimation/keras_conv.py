@@ -4,11 +4,6 @@ The layer kinds (:mod:`fpgacompress.layer_kinds`) delegate here: :func:`convolut
 ``Conv1D`` / ``Conv2D`` / ``QConv*``, :func:`pooling_specs`, :func:`reshape_specs` for Flatten,
 Reshape and ZeroPadding. A ``same``-padded convolution is costed on its padded input (hls4ml inserts
 the zero padding before it in io_stream). Types follow :func:`~.keras_reader.quantizer_type`.
-
-Example:
-    >>> specs, output_type = convolution_specs(kind, qconv2d_layer, input_type, default_type, 1)
-    >>> type(specs[0]).__name__
-    'ConvolutionSpec'
 """
 
 from __future__ import annotations
