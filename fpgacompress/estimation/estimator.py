@@ -20,6 +20,7 @@ import numpy as np
 
 from .coefficients import EstimatorCoefficients, load_coefficients
 from .constness import fold_constants
+from .conv_model import conv_uncertainty, is_spatial, spatial_design_latency, spatial_row
 from .fixed_point import csd_digit_counts
 from .hardware_model import count_dense
 from .hls_tools import DEFAULT_HLS_TOOL
@@ -146,6 +147,8 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
 
 
 def _layer_row(layer: LayerSpec, design: DesignSpec, coefficients: EstimatorCoefficients) -> LayerResources:
+    if is_spatial(layer):  # convolutions, pooling, padding, activations on feature maps: .conv_model
+        return spatial_row(layer, design, coefficients)
     tool = design.tool.era
     features = layer_features(layer, design, coefficients)
     kind = features["kind"]
@@ -205,12 +208,16 @@ def design_register_features(design: DesignSpec) -> dict[str, float]:
     """
     output_bits = 0
     for layer in design.layers[:-1]:
-        if isinstance(layer, DenseSpec):
+        if is_spatial(layer):  # a feature map streams through FIFOs: one word is held, not the map
+            output_bits += layer.stream_width_bits
+        elif isinstance(layer, DenseSpec):
             output_bits += layer.n_out * layer.result_type.width
         else:
             output_bits += layer.n_in * layer.result_type.width
     first = design.layers[0]
     input_bits = first.n_in * first.input_type.width
+    if is_spatial(first):
+        input_bits = int(first.in_shape[-1]) * first.input_type.width if hasattr(first, "in_shape") else 0
     return {"layer_output_bits": float(output_bits), "input_bits": float(input_bits)}
 
 
@@ -234,6 +241,8 @@ def estimate_design(
         _predict(design_model, design_glue_features(design, rows))
     )
     streaming = any(layer.io_type == "io_stream" for layer in design.layers)
+    if streaming and any(is_spatial(layer) for layer in design.layers):
+        total_latency = spatial_design_latency(design, rows)  # a dataflow CNN: layers overlap
     rows += list(fifos)
     top_ff = round(
         _predict(coefficients.model(design.tool.era, "design_ff"), design_register_features(design))
@@ -257,7 +266,9 @@ def estimate_design(
         clock_period_ns=design.clock_period_ns,
         source="estimate",
         available=available,
-        uncertainty=_uncertainty(coefficients, design.tool.era),
+        uncertainty=conv_uncertainty(total_latency)
+        if any(is_spatial(layer) for layer in design.layers)
+        else _uncertainty(coefficients, design.tool.era),
         hls_tool=design.hls_tool,
     )
 

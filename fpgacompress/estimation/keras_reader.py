@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .fixed_point import FixedPointType, parse_fixed_point
 from .hls_tools import DEFAULT_HLS_TOOL
+from .keras_conv import per_pixel
 from .layers import DesignSpec
 
 __all__ = ["read_keras_model", "quantizer_type"]
@@ -52,7 +53,7 @@ def read_keras_model(
     current_type = default
     for layer in model.layers:  # each layer's kind says how it is costed
         specs, current_type = kind_of(layer).estimator_specs(layer, current_type, default, reuse_factor)
-        layers.extend(specs)
+        layers.extend(per_pixel(specs, layers[-1] if layers else None))  # feature maps: one pixel's hardware
     return DesignSpec(
         layers=tuple(layers),
         clock_period_ns=clock_period_ns,

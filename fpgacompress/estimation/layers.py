@@ -167,7 +167,7 @@ class DesignSpec:
         layers = []
         for layer in self.layers:
             changes = {} if io_type is None else {"io_type": io_type}
-            if isinstance(layer, DenseSpec):
+            if isinstance(layer, DenseSpec) or getattr(layer, "has_reuse_factor", False):  # dense, conv
                 if reuse_factor is not None:
                     changes["reuse_factor"] = int(reuse_factor)
                 if strategy is not None:

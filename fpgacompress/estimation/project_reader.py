@@ -13,11 +13,14 @@ Example:
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigError, ModelError
+from .conv_project_reader import SPATIAL_BASES, layer_structs, spatial_spec
+from .convolution import PixelLoopSpec
 from .fixed_point import FixedPointType, parse_fixed_point
 from .hls_tools import parse_hls_tool, read_tool_from_report
 from .layers import ActivationSpec, DenseSpec, DesignSpec, LayerSpec
@@ -257,24 +260,30 @@ def read_hls_project(
         typedefs.setdefault(alias, text)
     defines = _read_defines(firmware_dir)
     parameters = (firmware_dir / "parameters.h").read_text()
-    matches = list(_STRUCT_PATTERN.finditer(parameters))
-    # Every config struct, commented or not (a convolution's follows its own *_mult dense config).
+    # Every layer struct in call order; convolutions, pooling and padding are read by .conv_project_reader.
+    matches = layer_structs(parameters)
+    if any(entry["commented"] for entry in matches):  # hls4ml >= 0.5 names every layer but padding
+        matches = [entry for entry in matches if entry["commented"] or entry["base"] in SPATIAL_BASES]
     unsupported = [
         (struct, base)
         for struct, base in _ANY_STRUCT.findall(parameters)
-        if base not in ("dense_config", "activ_config", "batchnorm_config")
+        if base not in ("dense_config", "activ_config", "batchnorm_config", *SPATIAL_BASES)
     ]
     if unsupported:
         struct, base = unsupported[0]
         name = next((m["name"] for m in matches if m["struct"] == struct), struct)
         raise UnsupportedLayerError(
             f"Layer {name!r} ({struct} : nnet::{base}) is not modelled by the estimator "
-            f"({len(unsupported)} such layer(s)); it models Dense, activation and batch-normalization layers. "
+            f"({len(unsupported)} such layer(s)); it models Dense, Conv1D/2D, pooling, padding, resize, "
+            "activation and batch-normalization layers. "
             "A synthesized project's own report is still shown by `fpgacompress report PROJECT`."
         )
     parameter_aliases = {text.strip() for m in matches for text, _ in _TYPEDEF_PATTERN.findall(m["body"])}
     types = _layer_types(ordered, [(m["name"], int(m["index"])) for m in matches], parameter_aliases)
     layers: list[LayerSpec] = []
+    design_io = (
+        "io_stream" if any(text.strip().startswith("nnet::array") for _, text in ordered) else "io_parallel"
+    )
     for match, (input_alias, output_alias) in zip(matches, types, strict=True):
         name, index, base, body = match["name"], int(match["index"]), match["base"], match["body"]
         constants = {
@@ -282,6 +291,13 @@ def read_hls_project(
         }
         io_type = "io_stream" if "io_stream" in constants.get("io_type", "") else "io_parallel"
         input_type = _resolve_type(input_alias, typedefs)
+        if base in SPATIAL_BASES:
+            layers.append(
+                _spatial_layer(
+                    match, constants, defines, typedefs, firmware_dir, input_type, output_alias, design_io
+                )
+            )
+            continue
         if base == "dense_config":
             n_in, n_out = (
                 _integer(constants["n_in"], defines, name),
@@ -311,20 +327,20 @@ def read_hls_project(
                 scales = _read_optional_values(firmware_dir, f"s{index}", n_elements)
                 if scales is not None:
                     scale_integers = tuple(int(value) for value in scale_type.to_integers(scales))
-            layers.append(
-                ActivationSpec(
-                    name=name,
-                    function=function,
-                    n_in=n_elements,
-                    input_type=input_type,
-                    result_type=_resolve_type(output_alias, typedefs),
-                    table_size=int(constants.get("table_size", "1024")),
-                    io_type=io_type,
-                    scale_integers=scale_integers,
-                )
+            activation = ActivationSpec(
+                name=name,
+                function=function,
+                n_in=n_elements,
+                input_type=input_type,
+                result_type=_resolve_type(output_alias, typedefs),
+                table_size=int(constants.get("table_size", "1024")),
+                io_type=io_type,
+                scale_integers=scale_integers,
             )
+            layers.append(_per_pixel(activation, typedefs.get(output_alias, ""), defines))
     if not layers:
         raise ModelError(f"No layer configuration found in {str(firmware_dir / 'parameters.h')!r}.")
+    layers = _with_stream_depths(layers, [int(entry["index"]) for entry in matches], firmware_dir)
     settings = _project_settings(firmware_dir.parent)
     if clock_period_ns is not None:
         settings["clock_period_ns"] = float(clock_period_ns)
@@ -337,6 +353,79 @@ def read_hls_project(
             f"multiplier_binding must be 'auto', 'dsp' or 'fabric'. Received multiplier_binding={multiplier_binding!r}."
         )
     return DesignSpec(layers=tuple(layers), multiplier_binding=multiplier_binding, **settings)
+
+
+def _spatial_layer(entry, constants, defines, typedefs, firmware_dir, input_type, output_alias, io_type):
+    """A convolution / pooling / padding / resize struct as the estimator's object (:mod:`.conv_project_reader`)."""
+    name, index = entry["name"], int(entry["index"])
+    body_typedefs = {alias: text for text, alias in _TYPEDEF_PATTERN.findall(entry["body"])}
+
+    def number(key: str, default: int | None = None) -> int:
+        if key not in constants:
+            if default is None:
+                raise ModelError(f"Layer {name!r}: parameters.h gives no {key} for nnet::{entry['base']}.")
+            return default
+        return _integer(constants[key], defines, name)
+
+    # The weights file follows the weight type's number (w2.txt for weight2_t), which a fused
+    # QConv2DBatchnorm does not share with its config struct (config4).
+    weight_file = re.fullmatch(r"weight(\d+)_t", body_typedefs.get("weight_t", ""))
+    weight_index = int(weight_file.group(1)) if weight_file else index
+
+    def weights(size: int) -> np.ndarray:
+        return _read_weights(firmware_dir, weight_index, size, 1, name).reshape(-1)
+
+    result_type = _resolve_type(output_alias, typedefs)
+    accum_alias = body_typedefs.get("accum_t")
+    types = {
+        "input": input_type,
+        "result": result_type,
+        "weight": _resolve_type(body_typedefs.get("weight_t", f"weight{index}_t"), typedefs)
+        if entry["base"].startswith("conv")
+        else result_type,
+        "accum": _resolve_type(accum_alias, typedefs) if accum_alias else result_type,
+    }
+    return spatial_spec(entry, number, types, weights, io_type)
+
+
+def _per_pixel(activation: ActivationSpec, output_text: str, defines: dict[str, str]):
+    """An io_stream activation on a feature map is one pixel's hardware looped over the pixels."""
+    array = _STREAM_ARRAY_PATTERN.match(output_text.strip())
+    if activation.io_type != "io_stream" or array is None:
+        return activation
+    try:
+        word = _integer(array["size"], defines, activation.name)
+    except ModelError:
+        return activation
+    if word <= 0 or word >= activation.n_in or activation.n_in % word:
+        return activation
+    one_pixel = replace(activation, n_in=word, scale_integers=activation.scale_integers[:word])
+    return PixelLoopSpec(activation=one_pixel, pixels=activation.n_in // word)
+
+
+_STREAM_DEPTH = re.compile(r"#pragma\s+HLS\s+STREAM\s+variable\s*=\s*(\w+)\s+depth\s*=\s*(\d+)")
+
+
+def _with_stream_depths(layers: list, indices: list[int], firmware_dir: Path) -> list:
+    """Feature-map layers with the FIFO depths the project's top function sets (``#pragma HLS STREAM``).
+
+    hls4ml writes one ``layerN_out`` stream per layer with a depth of one word per pixel, or the depth its
+    FIFO-depth optimizer (or the user) chose; the report then costs the FIFOs the project really has.
+    """
+    depths: dict[str, int] = {}
+    for source in sorted(firmware_dir.glob("*.cpp")):
+        depths.update(
+            (name, int(depth)) for name, depth in _STREAM_DEPTH.findall(source.read_text(errors="replace"))
+        )
+    if not depths:
+        return layers
+    updated = []
+    for layer, index in zip(layers, indices, strict=True):
+        depth = depths.get(f"layer{index}_out") or depths.get(f"{layer.name}_out")
+        if depth and hasattr(layer, "stream_depth"):
+            layer = replace(layer, stream_depth=depth)
+        updated.append(layer)
+    return updated
 
 
 class UnsupportedLayerError(ModelError):

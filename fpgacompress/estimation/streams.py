@@ -46,7 +46,7 @@ def _output_width_bits(layer) -> int:
         return layer.n_out * layer.accum_type.width
     if isinstance(layer, ActivationSpec):
         return layer.n_in * layer.result_type.width
-    return 0
+    return int(getattr(layer, "stream_width_bits", 0))  # a feature map: one pixel's channels per word
 
 
 def stream_fifos(design: DesignSpec, depth: int = 1) -> tuple[LayerResources, ...]:
@@ -61,5 +61,7 @@ def stream_fifos(design: DesignSpec, depth: int = 1) -> tuple[LayerResources, ..
     rows = []
     for layer in design.layers[:-1]:
         if layer.io_type == "io_stream":
-            rows.append(fifo_resources(f"{layer.name}_fifo", depth, _output_width_bits(layer)))
+            # After a convolution hls4ml sizes the stream to the feature map: one word per pixel.
+            layer_depth = int(getattr(layer, "fifo_depth", depth))
+            rows.append(fifo_resources(f"{layer.name}_fifo", layer_depth, _output_width_bits(layer)))
     return tuple(rows)

@@ -110,6 +110,24 @@ def check_reuse_factor(model, reuse_factor: int) -> None:
             )
 
 
+def _estimated_report(reuse_factor, model, strategy, io_type, clock_mhz, backend):
+    """The estimator's report of ``model`` at these settings, or None where it cannot model a layer."""
+    from ..errors import ModelError
+    from ..estimation import estimate
+
+    try:
+        return estimate(
+            model,
+            reuse_factor=reuse_factor,
+            strategy=strategy,
+            io_type=io_type,
+            clock_period_ns=1000.0 / clock_mhz if clock_mhz else None,
+            hls_tool=backend,
+        )
+    except ModelError:
+        return None
+
+
 def estimated_initiation_interval(
     reuse_factor: int,
     model=None,
@@ -125,26 +143,40 @@ def estimated_initiation_interval(
     this reuse factor, strategy, io_type and clock: a pipelined io_parallel network accepts an input
     every ``max(layer II)`` cycles (``reuse_factor``, or a layer's latency + 1 when shorter), an
     io_stream dataflow network every ``max(layer II) + 1``, where a dense layer is not pipelined across
-    calls. Without the model (a recipe checked before training), the io_parallel bound
-    ``reuse_factor`` is all that is known.
+    calls and a streaming convolution takes one input pixel per II cycles, so its II is the image's
+    pixels times the cycles per pixel (:mod:`fpgacompress.estimation.convolution`). Without the model
+    (a recipe checked before training), the io_parallel bound ``reuse_factor`` is all that is known.
     """
     if model is None:
         return reuse_factor
-    from ..errors import ModelError
-    from ..estimation import estimate
+    report = _estimated_report(reuse_factor, model, strategy, io_type, clock_mhz, backend)
+    return reuse_factor if report is None else report.totals.ii
 
-    try:
-        report = estimate(
-            model,
-            reuse_factor=reuse_factor,
-            strategy=strategy,
-            io_type=io_type,
-            clock_period_ns=1000.0 / clock_mhz if clock_mhz else None,
-            hls_tool=backend,
-        )
-    except ModelError:
-        return reuse_factor  # a layer the estimator does not model: the io_parallel bound
-    return report.totals.ii
+
+def _image_bottleneck(model, report) -> str:
+    """For a convolutional model, the layer that sets the II: its pixels and cycles per pixel ("" for an MLP)."""
+    import math
+
+    from ..layer_kinds import kind_of
+
+    if report is None:
+        return ""
+    spatial = {
+        layer.name: layer
+        for layer in model.layers
+        if kind_of(layer).family in ("convolution", "pooling", "padding")
+    }
+    rows = [row for row in report.layers if row.name in spatial]
+    if not rows:
+        return ""
+    slowest = max(rows, key=lambda row: row.ii)
+    shape = spatial[slowest.name].input_shape[1:-1]
+    pixels = int(math.prod(shape))
+    size = "x".join(str(int(side)) for side in shape)
+    return (
+        f" A streaming convolution reads one pixel per II cycles: layer '{slowest.name}' takes {slowest.ii} "
+        f"cycles for its {size} = {pixels} pixels ({slowest.ii / max(pixels, 1):.3g} cycles per pixel)."
+    )
 
 
 def check_initiation_interval(
@@ -160,24 +192,33 @@ def check_initiation_interval(
     """Refuse a design too slow for the bunch-crossing rate; return the budget in cycles.
 
     The II is :func:`estimated_initiation_interval`'s (the estimator's model when ``model`` is given).
+    For a convolutional network the image size drives it; the message names the layer, its pixels and
+    its cycles per pixel, and what to change.
 
     Raises:
         BoardError: the estimated II exceeds ``clock_mhz x tmux x 25 ns``.
     """
     budget = max_initiation_interval(clock_mhz, tmux)
-    initiation_interval = estimated_initiation_interval(
-        reuse_factor, model, strategy=strategy, io_type=io_type, clock_mhz=clock_mhz, backend=backend
-    )
+    report = None
+    if model is None:
+        initiation_interval = reuse_factor
+    else:
+        report = _estimated_report(reuse_factor, model, strategy, io_type, clock_mhz, backend)
+        initiation_interval = reuse_factor if report is None else report.totals.ii
     if initiation_interval > budget:
+        image = _image_bottleneck(model, report) if model is not None else ""
+        if budget < 1:
+            fix = "That is less than one clock cycle per input, so no reuse factor fits: raise the clock or TMUX."
+        elif image:
+            fix = (
+                "Use a smaller image (fewer pixels: a smaller input, a stride or pooling earlier), a larger TMUX, "
+                "or a smaller reuse factor (fewer cycles per pixel)."
+            )
+        else:
+            fix = "Use a smaller reuse factor, io_parallel, a higher clock, or a larger TMUX."
         raise BoardError(
             f"Initiation interval {initiation_interval} cycles (reuse factor {reuse_factor}) exceeds the LHC budget "
             f"of {budget} cycles at {clock_mhz:g} MHz with TMUX {tmux} (one input every {tmux} x 25 ns; estimated "
-            f"for {strategy}, {io_type}). "
-            + (
-                "Use a smaller reuse factor, io_parallel, a higher clock, or a larger TMUX."
-                if budget >= 1
-                else "That is less than one clock cycle per input, so no reuse factor fits: raise the clock "
-                "or TMUX."
-            )
+            f"for {strategy}, {io_type}).{image} {fix}"
         )
     return budget

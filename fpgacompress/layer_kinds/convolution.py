@@ -161,6 +161,11 @@ class ConvolutionKind(LayerKind):
         kernel = math.prod(int(size) for size in layer.kernel_size)
         return kernel * int(layer.input_shape[-1]), int(layer.filters)
 
+    def estimator_specs(self, layer, current_type, default_type, reuse_factor: int):
+        from ..estimation.keras_conv import convolution_specs
+
+        return convolution_specs(self, layer, current_type, default_type, reuse_factor)
+
 
 class DepthwiseConvolutionKind(LayerKind):
     """``DepthwiseConv2D`` / ``QDepthwiseConv2D``: one filter per channel (``depth_multiplier=1``).

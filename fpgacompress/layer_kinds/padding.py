@@ -23,3 +23,8 @@ class PaddingKind(LayerKind):
 
     def steps(self, layer) -> list[Step]:
         return [Step(layer.name, None, None, int(math.prod(layer.output_shape[1:])))]
+
+    def estimator_specs(self, layer, current_type, default_type, reuse_factor: int):
+        from ..estimation.keras_conv import reshape_specs
+
+        return reshape_specs(layer, current_type)

@@ -96,3 +96,8 @@ class PoolingKind(LayerKind):
         precision = layers.setdefault(layer.name, {}).setdefault("Precision", {})
         precision["accum"] = f"{prefix}<{width + 2 * extra_bits},{integer + extra_bits}>"  # the sum
         precision["result"] = f"{prefix}<{width + extra_bits},{integer}>"  # the mean, exactly
+
+    def estimator_specs(self, layer, current_type, default_type, reuse_factor: int):
+        from ..estimation.keras_conv import pooling_specs
+
+        return pooling_specs(layer, current_type)
