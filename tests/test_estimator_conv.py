@@ -211,11 +211,7 @@ def test_build_ii_check_refuses_a_too_large_image(tiny_qconv_model):
     assert check_initiation_interval(1, 200.0, 400, tiny_qconv_model, io_type="io_stream") == 2000
 
 
-# MERGE NOTE: needs the convolution build of issue 17 (branch issue17core: conv layers through `build`, test-bench
-# data of any shape). Until that merge the build stops earlier (image data refused), hence the non-strict xfail;
-# remove the marker after the merge so the test guards the CLI refusal.
 @pytest.mark.slow
-@pytest.mark.xfail(reason="needs the conv build and image test-bench data of issue17core", strict=False)
 def test_cli_build_refuses_streaming_conv_over_the_ii_budget(tiny_qconv_model, tmp_path):
     model_path = tmp_path / "cnn.h5"
     tiny_qconv_model.save(model_path)
