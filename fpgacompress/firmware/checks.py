@@ -54,8 +54,14 @@ def check_supported_model(model) -> None:
         )
     for layer in model.layers:
         kind_of(layer).check(layer)
-    if not any(kind_of(layer).prunable(layer) for layer in model.layers):
-        raise ModelError("The model has no Dense layer; the firmware build expects an MLP.")
+    if not any(kind_of(layer).family in _COMPUTING_FAMILIES for layer in model.layers):
+        raise ModelError(
+            "The model has no Dense or convolution layer, so the firmware would compute nothing; "
+            "give it at least one Dense / QDense or Conv1D / Conv2D layer."
+        )
+
+
+_COMPUTING_FAMILIES = frozenset({"dense", "convolution", "depthwise_convolution"})
 
 
 def dense_shapes(model) -> list[DenseShape]:
@@ -65,7 +71,7 @@ def dense_shapes(model) -> list[DenseShape]:
     return [
         DenseShape(layer.name, int(layer.kernel.shape[0]), int(layer.kernel.shape[1]))
         for layer in model.layers
-        if kind_of(layer).prunable(layer)
+        if kind_of(layer).family == "dense"  # convolutions: firmware/convolution_checks.py
     ]
 
 
