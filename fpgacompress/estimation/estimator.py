@@ -121,6 +121,7 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
     allowed_on_dsp = design.multiplier_binding == "dsp" or (
         design.multiplier_binding == "auto" and layer.input_type.width >= coefficients.auto_dsp_min_input_bits
     )
+    elementwise_ns = coefficients.model(design.tool.era, "elementwise_timing").get("elementwise_ns", 0.0)
     scale_dsp = 0
     if layer.function == "normalize" and layer.scale_integers and allowed_on_dsp:
         digits = csd_digit_counts(np.asarray(layer.scale_integers, dtype=np.int64))
@@ -137,7 +138,8 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
             "saturate_bits": layer.n_in
             * max(0, layer.input_type.integer_bits - layer.result_type.integer_bits),
         },
-        "ff": {"elementwise_bits": element_bits},
+        # A combinational element-wise layer (it chains into its neighbours' cycle) holds no register.
+        "ff": {"elementwise_bits": element_bits * elementwise_latency_cycles(design, elementwise_ns)},
         "latency": {},
         "timing": None,
         "fixed_lut": 0,

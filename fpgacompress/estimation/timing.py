@@ -253,11 +253,14 @@ def elementwise_latency_cycles(design: DesignSpec, elementwise_ns: float) -> int
 def schedule_register_bits(layer: DenseSpec, counts: DenseCounts, timing: DenseTiming) -> int:
     """Flip-flop bits the schedule of a dense layer holds: the live data at every cycle boundary.
 
-    Boundary ``k`` of the pipeline (``k = 1 .. latency``) registers what is in flight there: every
-    product (``input + weight`` bits; HLS pipelines a DSP product with fabric registers too) while
-    the multipliers run, then, ``levels_per_cycle`` adder levels further each cycle, every output's
-    remaining partial sums (``ceil(nonzeros / 2**level)`` of ``accum`` bits), and at the last
-    boundary the outputs. A layer scheduled in 0 cycles is combinational and holds nothing.
+    A layer of ``L`` cycles has ``L`` register boundaries along its delay chain (product, then the
+    adder levels); the scheduler cuts the chain where a period is full, so boundary ``k`` sits
+    ``k / (L + 1)`` of the way along it and the layer's result leaves combinationally (the caller
+    registers it: :func:`~.estimator.design_register_features`). A boundary registers what is in
+    flight there: every product (``input + weight`` bits; HLS pipelines a DSP product with
+    fabric registers too) while the multipliers run, then each output's remaining partial sums (``ceil(nonzeros / 2**level)`` of ``accum`` bits). A layer
+    scheduled in 0 cycles is combinational and holds nothing. This places Vivado HLS's single
+    register of an UltraScale+ layer inside the adder tree, where the reports show it.
 
     With a reuse factor the latency strategy issues the products over ``serial_cycles`` and holds
     every one of them until the tree sums them; the resource strategy (``dense_resource``) instead
@@ -274,7 +277,6 @@ def schedule_register_bits(layer: DenseSpec, counts: DenseCounts, timing: DenseT
     resource = layer.strategy == "resource" and layer.reuse_factor > 1
     products = (counts.multiplier_limit if resource else counts.n_nonzero) * product_width
     levels = counts.adder_tree_levels
-    levels_per_cycle = max(1, math.ceil(levels / max(1, timing.adder_stages))) if levels else 1
     parallel_cycles = max(1, latency - timing.serial_cycles)
     chain_ns = timing.multiplier_delay_ns + levels * timing.adder_delay_ns
     bits = 0.0
@@ -287,22 +289,17 @@ def schedule_register_bits(layer: DenseSpec, counts: DenseCounts, timing: DenseT
         # for their turn, each output keeps one running sum.
         return int(round(bits + products + outputs))
     for boundary in range(1, parallel_cycles + 1):
-        if boundary == parallel_cycles:
-            bits += outputs  # the layer's results are registered where it returns
-            continue
-        if timing.adder_delay_ns > 0 and chain_ns > 0:
-            # An inner register sits where the delay chain (product, then the adder levels) has
-            # reached after k of the layer's cycles.
-            elapsed = chain_ns * boundary / parallel_cycles
-            if elapsed < timing.multiplier_delay_ns:
-                bits += products
-                continue
-            level = min(levels, int((elapsed - timing.multiplier_delay_ns) / timing.adder_delay_ns) + 1)
-        elif boundary <= timing.multiply_stages:
+        if chain_ns > 0:
+            elapsed = chain_ns * boundary / (parallel_cycles + 1)
+        else:
+            elapsed = 0.0
+        if elapsed < timing.multiplier_delay_ns:
             bits += products
             continue
+        if timing.adder_delay_ns > 0:
+            level = min(levels, int((elapsed - timing.multiplier_delay_ns) / timing.adder_delay_ns) + 1)
         else:
-            level = min(levels, (boundary - timing.multiply_stages) * levels_per_cycle)
+            level = levels
         partial_sums = float(np.ceil(nonzero_per_output / 2.0**level).sum())
         bits += max(partial_sums, layer.n_out) * accum_bits
     return int(round(bits))
