@@ -243,11 +243,14 @@ def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficien
         target = np.array([value for _, value in samples], dtype=float)
         if quantity.endswith("latency"):
             solution = _least_absolute_deviations(matrix, target)
-        elif len(names) == 1:
-            # One physical count times one cost (flip-flops per scheduled bit): the median ratio,
-            # symmetric in over- and under-estimates, robust to a layer the tool scheduled oddly.
-            ratios = [t / m[0] for m, t in zip(matrix, target, strict=True) if m[0] > 0 and t > 0]
-            solution = np.array([statistics.median(ratios) if ratios else 0.0])
+        elif all(np.count_nonzero(row) <= 1 for row in matrix):
+            # One physical count times one cost per sample (flip-flops per scheduled bit, at II=1
+            # or shared at II>1): the median ratio per count, symmetric in over- and
+            # under-estimates, robust to a layer the tool scheduled oddly.
+            solution = np.zeros(len(names))
+            for column in range(len(names)):
+                ratios = [t / m[column] for m, t in zip(matrix, target, strict=True) if m[column] > 0 and t > 0]
+                solution[column] = statistics.median(ratios) if ratios else 0.0
         else:
             weights = 1.0 / np.maximum(
                 target, 50.0

@@ -82,7 +82,13 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
             "reuse_factor": layer.reuse_factor,
             "lut": {"shift_add_bits": counts.shift_add_bits, "accumulate_bits": counts.accumulate_bits},
             # Registers = the bits the schedule holds at each cycle boundary (timing.schedule_register_bits).
-            "ff": {"schedule_bits": schedule_register_bits(layer, counts, timing)},
+            # A reuse factor's II > 1 lets a register hold its value for II cycles: the tool shares
+            # some registers between the cycles of one initiation (fitted as its own cost per bit).
+            "ff": {
+                "schedule_bits" if timing.ii == 1 else "shared_schedule_bits": schedule_register_bits(
+                    layer, counts, timing
+                )
+            },
             "latency": {},
             "timing": timing,
             "fixed_lut": round(LUT_PER_MULTIPLIER_BIT * counts.general_multiplier_bits),

@@ -285,9 +285,9 @@ def schedule_register_bits(layer: DenseSpec, counts: DenseCounts, timing: DenseT
         # resource strategy, one block of them is in flight beside the accumulators).
         bits += products + outputs
     if levels and timing.adder_stages > levels:
-        # Sums chained one after another (very large layers): the products wait in registers
-        # for their turn, each output keeps one running sum.
-        return int(round(bits + products + outputs))
+        # Sums chained one after another (very large layers): each product is registered once,
+        # and each output's running sum is live at every cycle boundary of the chain.
+        return int(round(bits + products + outputs * parallel_cycles))
     for boundary in range(1, parallel_cycles + 1):
         if chain_ns > 0:
             elapsed = chain_ns * boundary / (parallel_cycles + 1)
