@@ -223,7 +223,14 @@ def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficien
         for layer in spec.layers:
             features = layer_features(layer, spec, with_timing)
             truth = design["layers"][layer.name]
-            targets = {"lut": truth["LUT"], "ff": truth["FF"], "latency": truth["latency_cycles_max"]}
+            # Latency fits the cycles the counted schedule leaves (table reads around the trees).
+            targets = {
+                "lut": truth["LUT"],
+                "ff": truth["FF"],
+                "latency": truth["latency_cycles_max"]
+                - features.get("fixed_latency", 0)
+                - features.get("stream_cycles", 0),
+            }
             for quantity in LAYER_QUANTITIES:
                 if quantity == "ff" and features["kind"] == "dense" and truth["latency_cycles_max"] == 0:
                     continue  # a combinational layer holds no register: the latency model decides that
@@ -249,7 +256,9 @@ def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficien
             # under-estimates, robust to a layer the tool scheduled oddly.
             solution = np.zeros(len(names))
             for column in range(len(names)):
-                ratios = [t / m[column] for m, t in zip(matrix, target, strict=True) if m[column] > 0 and t > 0]
+                ratios = [
+                    t / m[column] for m, t in zip(matrix, target, strict=True) if m[column] > 0 and t > 0
+                ]
                 solution[column] = statistics.median(ratios) if ratios else 0.0
         else:
             weights = 1.0 / np.maximum(

@@ -27,13 +27,11 @@ from .layers import DenseSpec, DesignSpec, LayerSpec
 from .report import LayerResources, ResourceReport
 from .streams import stream_fifos
 from .timing import (
-    device_speed_factor,
     dsp_port_bits,
     elementwise_latency_cycles,
-    fabric_logic_factor,
     schedule_dense,
     schedule_register_bits,
-    usable_period_ns,
+    table_schedule_cycles,
 )
 
 __all__ = [
@@ -68,10 +66,6 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
         feature names to values, ``timing`` is the scheduled dense layer (``latency`` is then empty)
         and ``fixed_lut`` is LUT cost from uncalibrated physics (resource-strategy LUT multipliers).
     """
-    # Cycles of fixed logic scale with its delay (device speed) over the usable clock period.
-    # Tables and their adders are fabric logic: UltraScale(+)'s faster fabric counts here too.
-    logic = fabric_logic_factor(design.part, coefficients.model(design.tool.era, "dense_timing"))
-    per_ns = device_speed_factor(design.part) * logic / usable_period_ns(design.clock_period_ns)
     if isinstance(layer, DenseSpec):
         counts = count_dense(layer, coefficients, design.multiplier_binding, dsp_port_bits(design.part))
         timing = schedule_dense(layer, counts, design, coefficients.model(design.tool.era, "dense_timing"))
@@ -95,6 +89,7 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
         }
     element_bits = layer.n_in * layer.input_type.width
     stream_cycles = 2 if layer.io_type == "io_stream" else 0
+    elementwise_ns = coefficients.model(design.tool.era, "elementwise_timing").get("elementwise_ns", 0.0)
     if layer.function in TABLE_FUNCTIONS:
         fabric = design.multiplier_binding == "fabric"
         tables = 2 if layer.function == "softmax" else 1
@@ -111,13 +106,17 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
                 "fabric_multiplier_bits": element_bits if fabric else 0,
             },
             "ff": {"table_element_bits": element_bits},
-            "latency": {
-                "table_stage_per_ns": per_ns,
-                "table_levels_per_ns": math.log2(max(layer.n_in, 2)) * per_ns,
-                # The sum of the exponentials is a tree of registered adders: a cycle per level at any clock.
-                "table_levels": math.log2(max(layer.n_in, 2)),
-                "dsp_multiply_per_ns": 0.0 if fabric else per_ns,
-            },
+            # The trees and the product are scheduled with the calibrated delays; each table read
+            # (two for softmax: exponentials and inverse) costs a fitted number of cycles.
+            "latency": {"table_reads": float(tables)},
+            "fixed_latency": table_schedule_cycles(
+                layer.function,
+                layer.n_in,
+                design,
+                coefficients.model(design.tool.era, "dense_timing"),
+                elementwise_ns,
+                dsp=not fabric,
+            ),
             "timing": None,
             "fixed_lut": 0,
             "stream_cycles": stream_cycles,
@@ -127,7 +126,6 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
     allowed_on_dsp = design.multiplier_binding == "dsp" or (
         design.multiplier_binding == "auto" and layer.input_type.width >= coefficients.auto_dsp_min_input_bits
     )
-    elementwise_ns = coefficients.model(design.tool.era, "elementwise_timing").get("elementwise_ns", 0.0)
     scale_dsp = 0
     if layer.function == "normalize" and layer.scale_integers and allowed_on_dsp:
         digits = csd_digit_counts(np.asarray(layer.scale_integers, dtype=np.int64))
@@ -165,7 +163,7 @@ def _layer_row(layer: LayerSpec, design: DesignSpec, coefficients: EstimatorCoef
         latency, ii = elementwise_latency_cycles(design, elementwise_ns) + features["stream_cycles"], 1
     else:
         latency = max(0, round(_predict(coefficients.model(tool, f"{kind}_latency"), features["latency"])))
-        latency += features["stream_cycles"]
+        latency += features.get("fixed_latency", 0) + features["stream_cycles"]
         ii = 1
     lut = max(0, round(_predict(coefficients.model(tool, f"{kind}_lut"), features["lut"])))
     return LayerResources(

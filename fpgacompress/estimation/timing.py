@@ -50,6 +50,7 @@ __all__ = [
     "usable_period_ns",
     "schedule_dense",
     "elementwise_latency_cycles",
+    "table_schedule_cycles",
     "schedule_register_bits",
     "dsp_port_bits",
     "fabric_logic_factor",
@@ -250,6 +251,45 @@ def elementwise_latency_cycles(design: DesignSpec, elementwise_ns: float) -> int
     return max(0, _stages(delay, usable_period_ns(design.clock_period_ns)) - 1)
 
 
+def _tree_cycles(levels: int, level_delay_ns: float, period_ns: float) -> int:
+    """Cycles of a reduction tree: levels chain while they fit in a period, a slower level takes several."""
+    if levels <= 0 or level_delay_ns <= 0:
+        return 0
+    if level_delay_ns > period_ns:
+        return levels * _stages(level_delay_ns, period_ns)
+    return math.ceil(levels / math.floor(period_ns / level_delay_ns))
+
+
+TABLE_SUM_BITS = 18
+"""Width of a softmax's sum of exponentials: hls4ml's default ``exp_table_t`` (``ap_fixed<18,8>``)."""
+
+
+def table_schedule_cycles(
+    function: str, n_in: int, design: DesignSpec, timing: dict[str, float], compare_ns: float, dsp: bool
+) -> int:
+    """Cycles of a table activation's logic around its table reads (the reads are fitted per tool).
+
+    hls4ml's ``softmax_stable`` (the default since 0.8) finds the maximum with a tree of
+    ``ceil(log2 n)`` comparisons (a compare and select, timed like a ReLU: ``compare_ns``), reads
+    the exponentials, sums them with a tree of saturating adders, reads the inverse and multiplies
+    (a DSP48 pipeline when the binding gives it one, else a fabric product chained into the read).
+    Each tree is cut into periods like a dense layer's adder tree; both are fabric logic, so an
+    UltraScale(+) part's faster fabric (:func:`fabric_logic_factor`) counts. Sigmoid and tanh are
+    one read.
+    """
+    if function != "softmax":
+        return 0
+    period = usable_period_ns(design.clock_period_ns)
+    speed = device_speed_factor(design.part)
+    logic = speed * fabric_logic_factor(design.part, timing)
+    levels = math.ceil(math.log2(n_in)) if n_in > 1 else 0
+    adder_ns = (timing.get("adder_ns", 0.0) + timing.get("adder_per_bit_ns", 0.0) * TABLE_SUM_BITS) * logic
+    cycles = _tree_cycles(levels, compare_ns * logic, period) + _tree_cycles(levels, adder_ns, period)
+    if dsp:
+        cycles += _stages(timing.get("multiplier_dsp_ns", 0.0) * speed, period)
+    return cycles
+
+
 def schedule_register_bits(layer: DenseSpec, counts: DenseCounts, timing: DenseTiming) -> int:
     """Flip-flop bits the schedule of a dense layer holds: the live data at every cycle boundary.
 
@@ -289,10 +329,7 @@ def schedule_register_bits(layer: DenseSpec, counts: DenseCounts, timing: DenseT
         # and each output's running sum is live at every cycle boundary of the chain.
         return int(round(bits + products + outputs * parallel_cycles))
     for boundary in range(1, parallel_cycles + 1):
-        if chain_ns > 0:
-            elapsed = chain_ns * boundary / (parallel_cycles + 1)
-        else:
-            elapsed = 0.0
+        elapsed = chain_ns * boundary / (parallel_cycles + 1)
         if elapsed < timing.multiplier_delay_ns:
             bits += products
             continue
