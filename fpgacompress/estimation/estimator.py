@@ -65,6 +65,8 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
         "latency": {...}, "timing": DenseTiming | None, "fixed_lut": int}`` where the three dicts map
         feature names to values, ``timing`` is the scheduled dense layer (``latency`` is then empty)
         and ``fixed_lut`` is LUT cost from uncalibrated physics (resource-strategy LUT multipliers).
+        Table layers add ``fixed_latency``: the cycles of their trees and product, scheduled with the
+        calibrated delays (:func:`~.timing.table_schedule_cycles`); the fit covers the rest.
     """
     if isinstance(layer, DenseSpec):
         counts = count_dense(layer, coefficients, design.multiplier_binding, dsp_port_bits(design.part))
