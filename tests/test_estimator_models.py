@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from dataclasses import replace as dataclasses_replace
 from pathlib import Path
 
 import numpy as np
@@ -342,3 +343,15 @@ def test_softmax_cycles_follow_its_trees_clock_and_binding():
     assert cycles(16, clock_period_ns=2.5) > cycles(16) >= cycles(16, clock_period_ns=25.0)
     assert cycles(8, dsp=False) < cycles(8)
     assert cycles(8, function="sigmoid") == 0
+
+
+def test_io_stream_resource_layer_starts_again_only_when_done():
+    """hls4ml's stream dense reads the whole input before its reuse loop: II = its latency, not the
+    reuse factor (design 69 of the shared reports: a reuse-factor-64 layer at II 69)."""
+    layer = _dense(16, 8, reuse_factor=8)
+    parallel = dataclasses_replace(layer, strategy="resource")
+    stream = dataclasses_replace(layer, strategy="resource", io_type="io_stream")
+    row_parallel = estimate_design(DesignSpec((parallel,), hls_tool="vivado-2019.2")).layers[0]
+    row_stream = estimate_design(DesignSpec((stream,), hls_tool="vivado-2019.2")).layers[0]
+    assert row_parallel.ii == 8
+    assert row_stream.ii == row_stream.latency_cycles > 8

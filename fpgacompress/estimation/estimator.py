@@ -167,6 +167,8 @@ def _layer_row(layer: LayerSpec, design: DesignSpec, coefficients: EstimatorCoef
         latency = max(0, round(_predict(coefficients.model(tool, f"{kind}_latency"), features["latency"])))
         latency += features.get("fixed_latency", 0) + features["stream_cycles"]
         ii = 1
+    if kind != "dense" and layer.io_type == "io_stream":
+        ii = max(ii, latency)  # a dataflow process starts again only when it is done (as dense layers)
     lut = max(0, round(_predict(coefficients.model(tool, f"{kind}_lut"), features["lut"])))
     return LayerResources(
         name=layer.name,

@@ -207,10 +207,13 @@ def schedule_dense(
         # hls4ml dense_resource: reuse_factor iterations of an II=1 loop, each a product and an
         # accumulation, then the cast of the accumulators.
         serial = layer.reuse_factor
-        latency = round(serial + multiply_stages + 1 + overhead) + stream_cycles
+        latency = max(1, round(serial + multiply_stages + 1 + overhead) + stream_cycles)
+        # io_stream: a dataflow process is not pipelined across calls (hls4ml's stream wrapper
+        # reads the whole input before the reuse loop), so it starts again only when it is done.
+        ii = max(layer.reuse_factor, latency) if layer.io_type == "io_stream" else layer.reuse_factor
         return DenseTiming(
-            max(1, latency),
-            layer.reuse_factor,
+            latency,
+            ii,
             multiply_stages,
             1,
             serial,
