@@ -273,7 +273,8 @@ def test_settings_override_strategy_and_io_type_of_a_keras_model():
     model = build_mlp("16-64-32-32-5", seed=0)
     report = estimate(model, board="serenity-vu9p", reuse_factor=16, strategy="resource", io_type="io_stream")
     dense = [row for row in report.layers if row.name in ("fc1", "fc2", "fc3", "output")]
-    assert [row.ii for row in dense] == [16, 16, 16, 16]
+    # io_stream: each layer starts again only when done, so its II is its latency (>= the reuse factor).
+    assert all(row.ii == row.latency_cycles >= 16 for row in dense)
     assert report.totals.bram_18k > 0 and any(row.name.endswith("_fifo") for row in report.layers)
     with pytest.raises(
         ConfigError, match="strategy must be 'latency' or 'resource'. Received strategy='fast'"
@@ -298,4 +299,5 @@ def test_report_cli_accepts_strategy_and_io_type(synth_reports_dir, tmp_path):
     assert result.exit_code == 0, result.output
     payload = json.loads((tmp_path / "r.json").read_text())
     assert payload["report"]["source"] == "estimate" and "comparison" not in payload
-    assert {row["name"]: row["ii"] for row in payload["report"]["layers"]}["fc1"] == 4
+    fc1 = {row["name"]: row for row in payload["report"]["layers"]}["fc1"]
+    assert fc1["ii"] == fc1["latency_cycles"] > 4  # io_stream: starts again only when done

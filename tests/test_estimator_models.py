@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from dataclasses import replace as dataclasses_replace
 from pathlib import Path
 
 import numpy as np
@@ -277,3 +278,80 @@ def test_batch_norm_scales_are_constant_products_counted_like_weights():
         ).totals.dsp
 
     assert dsp(wide) == 8 and dsp(shifts) == 0 and dsp(wide, binding="fabric") == 0
+
+
+def _dense(n_in, n_out, reuse_factor=1, seed=0):
+    fixed = parse_fixed_point("ap_fixed<16,6>")
+    weights = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(n_in, n_out))
+    return DenseSpec("fc", weights, fixed, fixed, fixed, reuse_factor=reuse_factor)
+
+
+def test_flip_flops_follow_the_schedule_registers():
+    """A combinational layer holds no register; a faster clock cuts the delay chain into more
+    registered stages; registers inside the chain hold products and partial sums, more than the
+    results alone (issue 12: FF counted from the schedule)."""
+    from fpgacompress.estimation.hardware_model import count_dense
+    from fpgacompress.estimation.timing import schedule_dense, schedule_register_bits
+
+    coefficients = load_coefficients()
+    layer = _dense(16, 8)
+
+    def registers(clock_period_ns):
+        design = DesignSpec(
+            (layer,), clock_period_ns=clock_period_ns, hls_tool="vitis-2024.1", part="xc7z020clg400-1"
+        )
+        counts = count_dense(layer, coefficients, "auto")
+        timing = schedule_dense(layer, counts, design, coefficients.model("vitis-2024", "dense_timing"))
+        return timing.latency_cycles, schedule_register_bits(layer, counts, timing)
+
+    slow_cycles, slow_bits = registers(40.0)
+    fast_cycles, fast_bits = registers(2.5)
+    assert slow_cycles == 0 and slow_bits == 0
+    assert fast_cycles >= 2
+    assert fast_bits > fast_cycles * layer.n_out * layer.accum_type.width
+
+
+def test_element_wise_registers_only_where_the_layer_takes_a_cycle():
+    from fpgacompress.estimation import ActivationSpec
+
+    fixed = parse_fixed_point("ap_fixed<16,6>")
+    relu = ActivationSpec("relu", "relu", 64, fixed, fixed)
+
+    def row(clock_period_ns):
+        design = DesignSpec(
+            (relu,), clock_period_ns=clock_period_ns, hls_tool="vitis-2021.1", part="xc7z020clg400-1"
+        )
+        return estimate_design(design).layers[0]
+
+    assert row(10.0).latency_cycles == 0 and row(10.0).ff == 0
+    assert row(2.5).latency_cycles >= 1 and row(2.5).ff > 0
+
+
+def test_softmax_cycles_follow_its_trees_clock_and_binding():
+    """hls4ml's softmax_stable: a max tree and a sum tree of ceil(log2 n) levels, a DSP product."""
+    from fpgacompress.estimation.timing import table_schedule_cycles
+
+    timing = load_coefficients().model("vitis-2021", "dense_timing")
+
+    def cycles(n_in, clock_period_ns=5.0, dsp=True, function="softmax"):
+        design = DesignSpec(
+            (), clock_period_ns=clock_period_ns, hls_tool="vitis-2021.1", part="xc7z020clg400-1"
+        )
+        return table_schedule_cycles(function, n_in, design, timing, compare_ns=4.0, dsp=dsp)
+
+    assert cycles(16) > cycles(4) > cycles(2) > 0
+    assert cycles(16, clock_period_ns=2.5) > cycles(16) >= cycles(16, clock_period_ns=25.0)
+    assert cycles(8, dsp=False) < cycles(8)
+    assert cycles(8, function="sigmoid") == 0
+
+
+def test_io_stream_resource_layer_starts_again_only_when_done():
+    """hls4ml's stream dense reads the whole input before its reuse loop: II = its latency, not the
+    reuse factor (design 69 of the shared reports: a reuse-factor-64 layer at II 69)."""
+    layer = _dense(16, 8, reuse_factor=8)
+    parallel = dataclasses_replace(layer, strategy="resource")
+    stream = dataclasses_replace(layer, strategy="resource", io_type="io_stream")
+    row_parallel = estimate_design(DesignSpec((parallel,), hls_tool="vivado-2019.2")).layers[0]
+    row_stream = estimate_design(DesignSpec((stream,), hls_tool="vivado-2019.2")).layers[0]
+    assert row_parallel.ii == 8
+    assert row_stream.ii == row_stream.latency_cycles > 8

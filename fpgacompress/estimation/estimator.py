@@ -28,13 +28,11 @@ from .layers import DenseSpec, DesignSpec, LayerSpec
 from .report import LayerResources, ResourceReport
 from .streams import stream_fifos
 from .timing import (
-    device_speed_factor,
     dsp_port_bits,
     elementwise_latency_cycles,
-    fabric_logic_factor,
     schedule_dense,
     schedule_register_bits,
-    usable_period_ns,
+    table_schedule_cycles,
 )
 
 __all__ = [
@@ -68,11 +66,9 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
         "latency": {...}, "timing": DenseTiming | None, "fixed_lut": int}`` where the three dicts map
         feature names to values, ``timing`` is the scheduled dense layer (``latency`` is then empty)
         and ``fixed_lut`` is LUT cost from uncalibrated physics (resource-strategy LUT multipliers).
+        Table layers add ``fixed_latency``: the cycles of their trees and product, scheduled with the
+        calibrated delays (:func:`~.timing.table_schedule_cycles`); the fit covers the rest.
     """
-    # Cycles of fixed logic scale with its delay (device speed) over the usable clock period.
-    # Tables and their adders are fabric logic: UltraScale(+)'s faster fabric counts here too.
-    logic = fabric_logic_factor(design.part, coefficients.model(design.tool.era, "dense_timing"))
-    per_ns = device_speed_factor(design.part) * logic / usable_period_ns(design.clock_period_ns)
     if isinstance(layer, DenseSpec):
         counts = count_dense(layer, coefficients, design.multiplier_binding, dsp_port_bits(design.part))
         timing = schedule_dense(layer, counts, design, coefficients.model(design.tool.era, "dense_timing"))
@@ -83,13 +79,20 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
             "reuse_factor": layer.reuse_factor,
             "lut": {"shift_add_bits": counts.shift_add_bits, "accumulate_bits": counts.accumulate_bits},
             # Registers = the bits the schedule holds at each cycle boundary (timing.schedule_register_bits).
-            "ff": {"schedule_bits": schedule_register_bits(layer, counts, timing)},
+            # A reuse factor's II > 1 lets a register hold its value for II cycles: the tool shares
+            # some registers between the cycles of one initiation (fitted as its own cost per bit).
+            "ff": {
+                "schedule_bits" if timing.ii == 1 else "shared_schedule_bits": schedule_register_bits(
+                    layer, counts, timing
+                )
+            },
             "latency": {},
             "timing": timing,
             "fixed_lut": round(LUT_PER_MULTIPLIER_BIT * counts.general_multiplier_bits),
         }
     element_bits = layer.n_in * layer.input_type.width
     stream_cycles = 2 if layer.io_type == "io_stream" else 0
+    elementwise_ns = coefficients.model(design.tool.era, "elementwise_timing").get("elementwise_ns", 0.0)
     if layer.function in TABLE_FUNCTIONS:
         fabric = design.multiplier_binding == "fabric"
         tables = 2 if layer.function == "softmax" else 1
@@ -106,13 +109,17 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
                 "fabric_multiplier_bits": element_bits if fabric else 0,
             },
             "ff": {"table_element_bits": element_bits},
-            "latency": {
-                "table_stage_per_ns": per_ns,
-                "table_levels_per_ns": math.log2(max(layer.n_in, 2)) * per_ns,
-                # The sum of the exponentials is a tree of registered adders: a cycle per level at any clock.
-                "table_levels": math.log2(max(layer.n_in, 2)),
-                "dsp_multiply_per_ns": 0.0 if fabric else per_ns,
-            },
+            # The trees and the product are scheduled with the calibrated delays; each table read
+            # (two for softmax: exponentials and inverse) costs a fitted number of cycles.
+            "latency": {"table_reads": float(tables)},
+            "fixed_latency": table_schedule_cycles(
+                layer.function,
+                layer.n_in,
+                design,
+                coefficients.model(design.tool.era, "dense_timing"),
+                elementwise_ns,
+                dsp=not fabric,
+            ),
             "timing": None,
             "fixed_lut": 0,
             "stream_cycles": stream_cycles,
@@ -138,7 +145,8 @@ def layer_features(layer: LayerSpec, design: DesignSpec, coefficients: Estimator
             "saturate_bits": layer.n_in
             * max(0, layer.input_type.integer_bits - layer.result_type.integer_bits),
         },
-        "ff": {"elementwise_bits": element_bits},
+        # A combinational element-wise layer (it chains into its neighbours' cycle) holds no register.
+        "ff": {"elementwise_bits": element_bits * elementwise_latency_cycles(design, elementwise_ns)},
         "latency": {},
         "timing": None,
         "fixed_lut": 0,
@@ -160,8 +168,10 @@ def _layer_row(layer: LayerSpec, design: DesignSpec, coefficients: EstimatorCoef
         latency, ii = elementwise_latency_cycles(design, elementwise_ns) + features["stream_cycles"], 1
     else:
         latency = max(0, round(_predict(coefficients.model(tool, f"{kind}_latency"), features["latency"])))
-        latency += features["stream_cycles"]
+        latency += features.get("fixed_latency", 0) + features["stream_cycles"]
         ii = 1
+    if kind != "dense" and layer.io_type == "io_stream":
+        ii = max(ii, latency)  # a dataflow process starts again only when it is done (as dense layers)
     lut = max(0, round(_predict(coefficients.model(tool, f"{kind}_lut"), features["lut"])))
     return LayerResources(
         name=layer.name,

@@ -50,6 +50,7 @@ __all__ = [
     "usable_period_ns",
     "schedule_dense",
     "elementwise_latency_cycles",
+    "table_schedule_cycles",
     "schedule_register_bits",
     "dsp_port_bits",
     "fabric_logic_factor",
@@ -206,10 +207,13 @@ def schedule_dense(
         # hls4ml dense_resource: reuse_factor iterations of an II=1 loop, each a product and an
         # accumulation, then the cast of the accumulators.
         serial = layer.reuse_factor
-        latency = round(serial + multiply_stages + 1 + overhead) + stream_cycles
+        latency = max(1, round(serial + multiply_stages + 1 + overhead) + stream_cycles)
+        # io_stream: a dataflow process is not pipelined across calls (hls4ml's stream wrapper
+        # reads the whole input before the reuse loop), so it starts again only when it is done.
+        ii = max(layer.reuse_factor, latency) if layer.io_type == "io_stream" else layer.reuse_factor
         return DenseTiming(
-            max(1, latency),
-            layer.reuse_factor,
+            latency,
+            ii,
             multiply_stages,
             1,
             serial,
@@ -250,14 +254,56 @@ def elementwise_latency_cycles(design: DesignSpec, elementwise_ns: float) -> int
     return max(0, _stages(delay, usable_period_ns(design.clock_period_ns)) - 1)
 
 
+def _tree_cycles(levels: int, level_delay_ns: float, period_ns: float) -> int:
+    """Cycles of a reduction tree: levels chain while they fit in a period, a slower level takes several."""
+    if levels <= 0 or level_delay_ns <= 0:
+        return 0
+    if level_delay_ns > period_ns:
+        return levels * _stages(level_delay_ns, period_ns)
+    return math.ceil(levels / math.floor(period_ns / level_delay_ns))
+
+
+TABLE_SUM_BITS = 18
+"""Width of a softmax's sum of exponentials: hls4ml's default ``exp_table_t`` (``ap_fixed<18,8>``)."""
+
+
+def table_schedule_cycles(
+    function: str, n_in: int, design: DesignSpec, timing: dict[str, float], compare_ns: float, dsp: bool
+) -> int:
+    """Cycles of a table activation's logic around its table reads (the reads are fitted per tool).
+
+    hls4ml's ``softmax_stable`` (the default since 0.8) finds the maximum with a tree of
+    ``ceil(log2 n)`` comparisons (a compare and select, timed like a ReLU: ``compare_ns``), reads
+    the exponentials, sums them with a tree of saturating adders, reads the inverse and multiplies
+    (a DSP48 pipeline when the binding gives it one, else a fabric product chained into the read).
+    Each tree is cut into periods like a dense layer's adder tree; both are fabric logic, so an
+    UltraScale(+) part's faster fabric (:func:`fabric_logic_factor`) counts. Sigmoid and tanh are
+    one read.
+    """
+    if function != "softmax":
+        return 0
+    period = usable_period_ns(design.clock_period_ns)
+    speed = device_speed_factor(design.part)
+    logic = speed * fabric_logic_factor(design.part, timing)
+    levels = math.ceil(math.log2(n_in)) if n_in > 1 else 0
+    adder_ns = (timing.get("adder_ns", 0.0) + timing.get("adder_per_bit_ns", 0.0) * TABLE_SUM_BITS) * logic
+    cycles = _tree_cycles(levels, compare_ns * logic, period) + _tree_cycles(levels, adder_ns, period)
+    if dsp:
+        cycles += _stages(timing.get("multiplier_dsp_ns", 0.0) * speed, period)
+    return cycles
+
+
 def schedule_register_bits(layer: DenseSpec, counts: DenseCounts, timing: DenseTiming) -> int:
     """Flip-flop bits the schedule of a dense layer holds: the live data at every cycle boundary.
 
-    Boundary ``k`` of the pipeline (``k = 1 .. latency``) registers what is in flight there: every
-    product (``input + weight`` bits; HLS pipelines a DSP product with fabric registers too) while
-    the multipliers run, then, ``levels_per_cycle`` adder levels further each cycle, every output's
-    remaining partial sums (``ceil(nonzeros / 2**level)`` of ``accum`` bits), and at the last
-    boundary the outputs. A layer scheduled in 0 cycles is combinational and holds nothing.
+    A layer of ``L`` cycles has ``L`` register boundaries along its delay chain (product, then the
+    adder levels); the scheduler cuts the chain where a period is full, so boundary ``k`` sits
+    ``k / (L + 1)`` of the way along it and the layer's result leaves combinationally (the caller
+    registers it: :func:`~.estimator.design_register_features`). A boundary registers what is in
+    flight there: every product (``input + weight`` bits; HLS pipelines a DSP product with
+    fabric registers too) while the multipliers run, then each output's remaining partial sums (``ceil(nonzeros / 2**level)`` of ``accum`` bits). A layer
+    scheduled in 0 cycles is combinational and holds nothing. This places Vivado HLS's single
+    register of an UltraScale+ layer inside the adder tree, where the reports show it.
 
     With a reuse factor the latency strategy issues the products over ``serial_cycles`` and holds
     every one of them until the tree sums them; the resource strategy (``dense_resource``) instead
@@ -274,7 +320,6 @@ def schedule_register_bits(layer: DenseSpec, counts: DenseCounts, timing: DenseT
     resource = layer.strategy == "resource" and layer.reuse_factor > 1
     products = (counts.multiplier_limit if resource else counts.n_nonzero) * product_width
     levels = counts.adder_tree_levels
-    levels_per_cycle = max(1, math.ceil(levels / max(1, timing.adder_stages))) if levels else 1
     parallel_cycles = max(1, latency - timing.serial_cycles)
     chain_ns = timing.multiplier_delay_ns + levels * timing.adder_delay_ns
     bits = 0.0
@@ -283,26 +328,18 @@ def schedule_register_bits(layer: DenseSpec, counts: DenseCounts, timing: DenseT
         # resource strategy, one block of them is in flight beside the accumulators).
         bits += products + outputs
     if levels and timing.adder_stages > levels:
-        # Sums chained one after another (very large layers): the products wait in registers
-        # for their turn, each output keeps one running sum.
-        return int(round(bits + products + outputs))
+        # Sums chained one after another (very large layers): each product is registered once,
+        # and each output's running sum is live at every cycle boundary of the chain.
+        return int(round(bits + products + outputs * parallel_cycles))
     for boundary in range(1, parallel_cycles + 1):
-        if boundary == parallel_cycles:
-            bits += outputs  # the layer's results are registered where it returns
-            continue
-        if timing.adder_delay_ns > 0 and chain_ns > 0:
-            # An inner register sits where the delay chain (product, then the adder levels) has
-            # reached after k of the layer's cycles.
-            elapsed = chain_ns * boundary / parallel_cycles
-            if elapsed < timing.multiplier_delay_ns:
-                bits += products
-                continue
-            level = min(levels, int((elapsed - timing.multiplier_delay_ns) / timing.adder_delay_ns) + 1)
-        elif boundary <= timing.multiply_stages:
+        elapsed = chain_ns * boundary / (parallel_cycles + 1)
+        if elapsed < timing.multiplier_delay_ns:
             bits += products
             continue
+        if timing.adder_delay_ns > 0:
+            level = min(levels, int((elapsed - timing.multiplier_delay_ns) / timing.adder_delay_ns) + 1)
         else:
-            level = min(levels, (boundary - timing.multiply_stages) * levels_per_cycle)
+            level = levels
         partial_sums = float(np.ceil(nonzero_per_output / 2.0**level).sum())
         bits += max(partial_sums, layer.n_out) * accum_bits
     return int(round(bits))
