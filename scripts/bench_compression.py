@@ -229,7 +229,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
 def _csim_all(args, seed: int, exported: dict, data) -> dict:
     """Build and C-simulate the exported models of the first seed."""
     results = {}
-    if seed != args.seeds_list[0]:
+    if seed != args.seeds_list[0] or args.csim_jets == 0:
         return results
     for label, model in exported.items():
         directory = args.out / "firmware" / "".join(c if c.isalnum() else "_" for c in label)
@@ -285,7 +285,7 @@ def main() -> None:
     parser.add_argument("--input-bits", type=int, default=10)
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument("--codebook-bits", type=int, default=2)
-    parser.add_argument("--csim-jets", type=int, default=1000)
+    parser.add_argument("--csim-jets", type=int, default=1000, help="0: no C-simulation")
     parser.add_argument(
         "--rows", default=ROW_GROUPS, help="comma-separated row groups (ttq-all: TTQ on every Dense layer)"
     )
