@@ -184,8 +184,8 @@ def ternary_layer_names(
     The first and last layers stay on the spec's fixed-point weights by default, as in the TTQ paper
     and the hls4ml / QKeras ternary studies: the first sees the raw features (16 on the jets, so a
     ternary first layer has very few weights per output to average its error over) and the last sets
-    the logits directly. On the jets this costs no LUT (the first layer's wide products are DSPs) and
-    is worth 4 to 5 points of accuracy (docs/benchmarks.md, issue 16, second pass).
+    the logits directly. On the jets this is worth about 4 points of accuracy for about 9 % more
+    estimated LUT (docs/benchmarks.md, issue 16, second pass).
 
     Raises:
         ConfigError: ``layers`` names a layer that is not a Dense layer, or no layer is left to make
