@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -113,16 +115,22 @@ def test_ttq_cli_writes_the_run_directory_and_refuses_bad_input(
     base, _ = base_and_pruned
     model_path = save_model(base.model, tmp_path / "float.h5", standardizer=small_jets[1])
     out = tmp_path / "ttq"
-    args = [str(model_path), "--bits", "6", "--weights", "ttq", "--epochs", "1", "--max-train", "2000"]
-    assert main(["quantize", *args, "--out", str(out), "--no-progress"]) == 0
+    args = [str(model_path), "--bits", "6", "--weights", "ttq", "--epochs", "2", "--max-train", "2000"]
+    assert main(["quantize", *args, "--learning-rate-schedule", "cosine", "--out", str(out), "--no-progress"]) == 0
     for name in ("model.h5", "model_ttq.h5", "ttq_scales.json", "metrics.json", "quantization_report.json"):
         assert (out / name).is_file(), name
+    assert list(json.loads((out / "ttq_scales.json").read_text())["layers"]) == ["fc2"]  # first, last: 6-bit
+    assert json.loads((out / "history.json").read_text())["lr"] == pytest.approx([1e-3, 5e-4])
     assert {type(layer).__name__ for layer in load_model(out / "model.h5").layers} >= {"QDense"}
     capsys.readouterr()
     assert main(["quantize", *args, "--ttq-threshold", "1.5", "--out", str(tmp_path / "bad")]) == 2
     error = capsys.readouterr().err
     assert error.startswith("error: ") and "threshold" in error and len(error.strip().splitlines()) == 1
     assert not (tmp_path / "bad").exists()
+    both = ["--ttq-layers", "fc2", "--ttq-first-and-last", "--out", str(tmp_path / "both")]
+    assert main(["quantize", *args, *both]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "not both" in error and not (tmp_path / "both").exists()
 
 
 @pytest.mark.slow
@@ -175,6 +183,8 @@ def test_ttq_keeps_the_first_and_last_layers_fixed_point_by_default(base_and_pru
     with pytest.raises(ConfigError, match=r"no other Dense layer .*ternary_first_and_last=True"):
         ternary_layer_names(shallow_q)
     assert ternary_layer_names(shallow_q, ternary_first_and_last=True) == ["fc1", "output"]
+    with pytest.raises(ConfigError, match=r"either the TTQ layers \(fc1\) or ternary_first_and_last"):
+        ternary_layer_names(shallow_q, ["fc1"], ternary_first_and_last=True)
 
 
 def test_cosine_schedule_decays_the_learning_rate_to_near_zero(small_jets):

@@ -188,10 +188,16 @@ def ternary_layer_names(
     estimated LUT (docs/benchmarks.md, issue 16, second pass).
 
     Raises:
-        ConfigError: ``layers`` names a layer that is not a Dense layer, or no layer is left to make
-            ternary (a model with only a first and a last Dense layer, without ``ternary_first_and_last``).
+        ConfigError: ``layers`` names a layer that is not a Dense layer, comes with
+            ``ternary_first_and_last``, or no layer is left to make ternary (a model with only a first
+            and a last Dense layer, without ``ternary_first_and_last``).
     """
     dense = [layer.name for layer in qmodel.layers if type(layer).__name__ == "QDense"]
+    if layers is not None and ternary_first_and_last:
+        raise ConfigError(
+            f"Give either the TTQ layers ({', '.join(layers)}) or ternary_first_and_last "
+            f"(--ttq-first-and-last), not both: the layers already say which Dense layers are ternary."
+        )
     if layers is not None:
         unknown = sorted(set(layers) - set(dense))
         if unknown:
