@@ -63,6 +63,15 @@ class TernarySettings(StrictConfig):
     layers: list[str] | None = None
     first_and_last: bool = False
 
+    @model_validator(mode="after")
+    def _layers_or_first_and_last(self):
+        if self.layers is not None and self.first_and_last:
+            raise ValueError(
+                f"give either layers or first_and_last, not both (received layers={self.layers} and "
+                f"first_and_last=true); the layers already say which Dense layers are ternary"
+            )
+        return self
+
 
 class QuantizationStage(StrictConfig):
     """Quantization-aware fine-tuning: the per-layer precision and how long to fine-tune.

@@ -86,5 +86,7 @@ def test_recipe_refuses_ttq_with_a_codebook_and_a_bad_threshold(tmp_path):
         load_recipe(_write(tmp_path / "threshold.yaml", {"ttq": {"threshold": 1.5}}))
     with pytest.raises(ConfigError, match=r"quantization\.ttq\.first_and_lst: unknown key"):
         load_recipe(_write(tmp_path / "typo.yaml", {"ttq": {"first_and_lst": True}}))
+    with pytest.raises(ConfigError, match=r"quantization\.ttq: give either layers or first_and_last"):
+        load_recipe(_write(tmp_path / "layers.yaml", {"ttq": {"layers": ["fc2"], "first_and_last": True}}))
     recipe = load_recipe(_write(tmp_path / "ok.yaml", {"ttq": {"layers": ["fc2"]}}))
     assert recipe.quantization.ttq.layers == ["fc2"] and recipe.training.learning_rate_schedule == "cosine"
