@@ -94,10 +94,18 @@ class RegularizationConfig(StrictConfig):
 
 
 class TrainingConfig(StrictConfig):
+    """Adam fine-tuning settings shared by every training stage.
+
+    ``learning_rate_schedule: cosine`` decays the learning rate from ``learning_rate`` towards zero
+    over ``epochs`` (half a cosine, per epoch): the last epochs take small steps, which settles
+    quantized weights (ternary assignments, power-of-two scales) that flip at a constant rate.
+    """
+
     epochs: int = Field(30, ge=1)
     batch_size: int = Field(512, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
     early_stopping_patience: int | None = Field(5, ge=1)
+    learning_rate_schedule: Literal["constant", "cosine"] = "constant"
     seed: int = 0
 
     def optimizer_settings(self) -> TrainingConfig:

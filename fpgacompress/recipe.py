@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .autopruning.spec import AutoPruneSpec
 from .config import (
@@ -42,6 +42,7 @@ __all__ = [
     "RegularizationConfig",
     "TrainingConfig",
     "QuantizationStage",
+    "TernarySettings",
     "Recipe",
     "load_recipe",
     "parse_section",
@@ -49,12 +50,50 @@ __all__ = [
 ]
 
 
+class TernarySettings(StrictConfig):
+    """``quantization.ttq``: trained ternary weights, scales on the precision's weight grid.
+
+    The keys of :func:`~fpgacompress.quantization.trained_ternary_quantization` (and of ``quantize
+    --weights ttq``): ``layers`` names the ternary Dense layers (default: all but the first and the
+    last; ``first_and_last: true`` makes those ternary too).
+    """
+
+    threshold: float = Field(0.05, gt=0, lt=1)
+    power_of_two: bool = False
+    layers: list[str] | None = None
+    first_and_last: bool = False
+
+    @model_validator(mode="after")
+    def _layers_or_first_and_last(self):
+        if self.layers is not None and self.first_and_last:
+            raise ValueError(
+                f"give either layers or first_and_last, not both (received layers={self.layers} and "
+                f"first_and_last=true); the layers already say which Dense layers are ternary"
+            )
+        return self
+
+
 class QuantizationStage(StrictConfig):
-    """Quantization-aware fine-tuning: the per-layer precision and how long to fine-tune."""
+    """Quantization-aware fine-tuning: the per-layer precision and how long to fine-tune.
+
+    ``ttq`` makes the weights trained ternary instead, ``codebook_bits`` shares each layer's weights
+    in ``2**codebook_bits`` centroids; the stage's ``model.h5`` is then the bit-exact QDense export.
+    The fine-tune's schedule is ``training.learning_rate_schedule``.
+    """
 
     precision: QuantizationSpec = QuantizationSpec()
     epochs: int = Field(10, ge=1)
     learning_rate: float = Field(5e-4, gt=0)
+    ttq: TernarySettings | None = None
+    codebook_bits: int | None = Field(None, ge=1, le=8)
+
+    @model_validator(mode="after")
+    def _one_method(self):
+        if self.ttq is not None and self.codebook_bits is not None:
+            raise ValueError(
+                "give either ttq or codebook_bits, not both (received both); each replaces plain QAT"
+            )
+        return self
 
 
 class Recipe(StrictConfig):

@@ -340,24 +340,37 @@ def _prune(spec, recipe: Recipe, flow: _Flow, out: Path, progress: bool) -> dict
 
 
 def _quantize(section, recipe: Recipe, flow: _Flow, out: Path, progress: bool) -> dict:
-    from .quantization import quantization_aware_training
-
     training = recipe.training.model_copy(
         update={"epochs": section.epochs, "learning_rate": section.learning_rate}
     )
-    quantized = quantization_aware_training(
-        _load(flow),
-        section.precision,
-        flow.data,
-        training,
-        standardizer=flow.standardizer,
-        run_dir=out,
-        progress=progress,
-    )
-    _save_stage_figures_and_scores(quantized.model, flow.data, out)
-    results = _model_results(quantized.model, flow.data, quantized.training.metrics)
+    common = {"standardizer": flow.standardizer, "run_dir": out, "progress": progress}
+    extra = {}
+    if section.ttq is not None:
+        from .quantization.ttq import trained_ternary_quantization
+
+        ttq = section.ttq
+        quantized = trained_ternary_quantization(
+            _load(flow), section.precision, flow.data, training, threshold=ttq.threshold,
+            power_of_two=ttq.power_of_two, layers=ttq.layers, ternary_first_and_last=ttq.first_and_last,
+            **common,
+        )  # fmt: skip
+        extra["ttq_scales"] = {name: list(scales) for name, scales in quantized.scales.items()}
+    elif section.codebook_bits is not None:
+        from .quantization.codebook import weight_sharing
+
+        quantized = weight_sharing(
+            _load(flow), section.precision, flow.data, training, codebook_bits=section.codebook_bits, **common
+        )
+        extra["distinct_values"] = dict(quantized.distinct_values)
+    else:
+        from .quantization import quantization_aware_training
+
+        quantized = quantization_aware_training(_load(flow), section.precision, flow.data, training, **common)
+    model = quantized.training.model  # the QDense export for TTQ and codebooks: what build takes
+    _save_stage_figures_and_scores(model, flow.data, out)
+    results = _model_results(model, flow.data, quantized.training.metrics)
     results["quantization_table"] = quantized.table.to_dict()
-    return results
+    return {**results, **extra}
 
 
 def _build(recipe: Recipe, flow: _Flow, out: Path) -> dict:

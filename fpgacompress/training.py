@@ -28,6 +28,7 @@ __all__ = [
     "prepare_data",
     "check_topology_fits",
     "compile_model",
+    "cosine_decay",
     "save_run",
 ]
 
@@ -55,6 +56,22 @@ def compile_model(model, learning_rate: float) -> None:
     )
 
 
+def cosine_decay(config: TrainingConfig):
+    """The per-epoch learning rate of ``learning_rate_schedule: cosine``: half a cosine to zero.
+
+    Example:
+        >>> schedule = cosine_decay(TrainingConfig(epochs=4, learning_rate=1e-3))
+        >>> [round(schedule(epoch), 6) for epoch in range(4)]
+        [0.001, 0.000854, 0.0005, 0.000146]
+    """
+    import math
+
+    def learning_rate(epoch: int, current: float | None = None) -> float:
+        return config.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs))
+
+    return learning_rate
+
+
 def train(
     model,
     data: Dataset,
@@ -67,6 +84,9 @@ def train(
 ) -> TrainResult:
     """Fit ``model`` on the standardized ``data``, early-stopping on validation loss.
 
+    ``config.learning_rate_schedule: cosine`` adds :func:`cosine_decay`, unless ``callbacks``
+    already schedule the learning rate (pruning's ``restart`` schedule per iteration).
+
     The best epoch's weights are restored. Any constraint or regularizer already on the model
     (pruning masks, L1 / Lp) stays active: ``train`` only recompiles the optimizer.
     """
@@ -76,6 +96,9 @@ def train(
     tf.keras.utils.set_random_seed(config.seed)
     compile_model(model, config.learning_rate)
     all_callbacks = list(callbacks)
+    scheduled = any(isinstance(callback, tf.keras.callbacks.LearningRateScheduler) for callback in callbacks)
+    if config.learning_rate_schedule == "cosine" and not scheduled:  # pruning's restarts take precedence
+        all_callbacks.append(tf.keras.callbacks.LearningRateScheduler(cosine_decay(config)))
     if config.early_stopping_patience is not None:
         all_callbacks.append(
             tf.keras.callbacks.EarlyStopping(

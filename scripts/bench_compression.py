@@ -2,15 +2,16 @@
 
 Usage:
     .venv/bin/python scripts/bench_compression.py [--data ../shared/data/jets_hlf.npz] [--max-train 20000]
-        [--seeds 0,1] [--float-epochs 30] [--qat-epochs 15] [--qat-patience 5] [--prune-epochs 3]
-        [--rank 8] [--codebook-bits 2] [--csim-jets 1000] [--rows qat,qkeras,ttq,sharing,lowrank[,ttq-hidden]]
-        [--out runs/bench_compression]
+        [--seeds 0,1] [--float-epochs 30] [--float-patience 5] [--qat-epochs 15] [--qat-patience 5]
+        [--schedule constant|cosine] [--prune-epochs 3] [--rank 8] [--codebook-bits 2] [--csim-jets 1000]
+        [--rows qat,qkeras,ttq,ttq-all,sharing,lowrank] [--out runs/bench_compression]
 
 Per seed (own process, one TensorFlow thread): a 16-64-32-32-5 tagger with L1 (1e-4) is trained in
 float, and a copy pruned to 90 % (iterative, 40 % of the kept weights per iteration). From each of
 the two, fine-tuned for ``--qat-epochs``: QAT with 6- and 4-bit weights, QKeras ternary and binary
 (``alpha=1``; binary is refused on the pruned model, it has no zero), trained ternary quantization
-with 6-bit fixed-point scales and with power-of-two scales, and weight sharing (``2**codebook_bits``
+with 6-bit fixed-point scales and with power-of-two scales (``ttq``: the hidden layers fc2 and fc3,
+first and last layers 6-bit QAT, the default; ``ttq-all``: every Dense layer), and weight sharing (``2**codebook_bits``
 centroids on the 6-bit grid). Integer bits per layer come from ``suggest_precision``; ReLUs get
 ``--activation-bits``, the input ``--input-bits``. Low rank: the float tagger's fc1, fc2, fc3 are
 factorized at ``--rank`` and fine-tuned; against it, an unfactorized tagger 16-h-h/2-h/2-5 with the
@@ -19,11 +20,12 @@ pruned to 90 % before QAT for the pruned column.
 
 Every row reports test accuracy, mean ROC AUC, weight zeros, BOPs (``quantization_report``) and the
 estimator's LUT / DSP / latency (``fpgacompress.estimation.estimate`` on the model, serenity-vu13p,
-latency strategy, reuse factor 1). For seed 0 the TTQ (with and without pruning), factorized and
-weight-shared firmware is built and C-simulated on ``--csim-jets`` real test jets (bit-exact logits).
-``--rows`` picks row groups (6-bit QAT always runs: it is the reference); ``ttq-hidden`` adds TTQ on
-fc2 and fc3 only, with fc1 and the output layer 6-bit QAT (the paper keeps first and last layers
-wide). Prints a Markdown table (mean over seeds ± spread) and writes ``results.json``.
+latency strategy, reuse factor 1). For seed 0 the TTQ (with and without pruning, both scale kinds),
+factorized and weight-shared firmware is built and C-simulated on ``--csim-jets`` real test jets
+(bit-exact logits). ``--rows`` picks row groups (6-bit QAT always runs: it is the reference).
+``--schedule cosine`` decays every fine-tune's learning rate to zero over ``--qat-epochs`` (QAT and
+TTQ alike); ``--qat-patience 0`` turns early stopping off. Prints a Markdown table (mean over seeds
+± spread) and writes ``results.json``.
 """
 
 from __future__ import annotations
@@ -40,8 +42,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "jets_hlf.npz"
 SOURCES = ("dense", "pruned 90%")
-HIDDEN = ["fc2", "fc3"]  # TTQ on the hidden layers only: the paper keeps the first and last layers wide
-ROW_GROUPS = "qat,qkeras,ttq,sharing,lowrank"  # also: ttq-hidden
+ROW_GROUPS = "qat,qkeras,ttq,ttq-all,sharing,lowrank"
 
 
 def products_of(topology: list[int]) -> int:
@@ -115,9 +116,15 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
     from fpgacompress.training import train
 
     data, _ = load_jets(args.data).subsample(max_train=args.max_train, seed=seed).standardized()
-    training = TrainingConfig(epochs=args.float_epochs, batch_size=args.batch_size, seed=seed)
+    training = TrainingConfig(
+        epochs=args.float_epochs, batch_size=args.batch_size, seed=seed, early_stopping_patience=args.float_patience
+    )
     qat = training.model_copy(
-        update={"epochs": args.qat_epochs, "early_stopping_patience": args.qat_patience}
+        update={
+            "epochs": args.qat_epochs,
+            "early_stopping_patience": args.qat_patience or None,
+            "learning_rate_schedule": args.schedule,
+        }
     )
     prune_spec = PruneSpec(
         target_sparsity=0.9, fraction_per_iteration=0.4, epochs_per_iteration=args.prune_epochs
@@ -172,13 +179,14 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
             add(f"QKeras {kind} (alpha=1)", source,
                 lambda s=spec, m=model: quantization_aware_training(m, s, data, qat, progress=False))  # fmt: skip
         spec6 = _spec(model, data, "fixed", 6, args)
-        variants = [(False, None), (True, None)] if "ttq" in groups else []
-        variants += [(False, HIDDEN), (True, HIDDEN)] if "ttq-hidden" in groups else []
-        for power_of_two, layers in variants:
-            label = f"TTQ{' fc2+fc3 (fc1, output 6-bit)' if layers else ''}, {'power-of-two' if power_of_two else '6-bit'} scales"
-            result = add(label, source, lambda p=power_of_two, m=model, s=spec6, names=layers: trained_ternary_quantization(
-                m, s, data, qat, power_of_two=p, layers=names, progress=False))  # fmt: skip
-            if result is not None and not power_of_two:
+        variants = [(False, False), (True, False)] if "ttq" in groups else []
+        variants += [(False, True), (True, True)] if "ttq-all" in groups else []
+        for power_of_two, first_and_last in variants:
+            where = "all layers" if first_and_last else "fc2+fc3 (fc1, output 6-bit)"
+            label = f"TTQ {where}, {'power-of-two' if power_of_two else '6-bit'} scales"
+            result = add(label, source, lambda p=power_of_two, m=model, s=spec6, f=first_and_last: trained_ternary_quantization(
+                m, s, data, qat, power_of_two=p, ternary_first_and_last=f, progress=False))  # fmt: skip
+            if result is not None and not first_and_last:
                 exported[f"{label}, {source}"] = result.exported
         if "sharing" not in groups:
             continue
@@ -221,7 +229,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
 def _csim_all(args, seed: int, exported: dict, data) -> dict:
     """Build and C-simulate the exported models of the first seed."""
     results = {}
-    if seed != args.seeds_list[0]:
+    if seed != args.seeds_list[0] or args.csim_jets == 0:
         return results
     for label, model in exported.items():
         directory = args.out / "firmware" / "".join(c if c.isalnum() else "_" for c in label)
@@ -266,17 +274,20 @@ def main() -> None:
     parser.add_argument("--max-train", type=int, default=20000)
     parser.add_argument("--seeds", default="0,1", help="comma-separated; each seed runs in its own process")
     parser.add_argument("--float-epochs", type=int, default=30)
+    parser.add_argument("--float-patience", type=int, default=5, help="early stopping of the float training")
     parser.add_argument("--qat-epochs", type=int, default=15)
-    parser.add_argument("--qat-patience", type=int, default=5)
+    parser.add_argument("--qat-patience", type=int, default=5, help="0: no early stopping")
+    parser.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
+                        help="learning-rate schedule of every fine-tune")  # fmt: skip
     parser.add_argument("--prune-epochs", type=int, default=3, help="retraining epochs per pruning iteration")
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--activation-bits", type=int, default=6)
     parser.add_argument("--input-bits", type=int, default=10)
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument("--codebook-bits", type=int, default=2)
-    parser.add_argument("--csim-jets", type=int, default=1000)
+    parser.add_argument("--csim-jets", type=int, default=1000, help="0: no C-simulation")
     parser.add_argument(
-        "--rows", default=ROW_GROUPS, help="comma-separated row groups (ttq-hidden: TTQ on fc2, fc3)"
+        "--rows", default=ROW_GROUPS, help="comma-separated row groups (ttq-all: TTQ on every Dense layer)"
     )
     parser.add_argument("--out", type=Path, default=Path("runs/bench_compression"))
     args = parser.parse_args()
@@ -291,8 +302,8 @@ def main() -> None:
     wall_seconds = time.perf_counter() - started
 
     first = per_seed[args.seeds_list[0]]
-    print(f"\nrows {args.rows}; seeds {args.seeds_list}, {args.max_train} training jets; float {args.float_epochs} epochs, QAT "
-          f"{args.qat_epochs} (patience {args.qat_patience}); ReLU {args.activation_bits} bits, input "
+    print(f"\nrows {args.rows}; seeds {args.seeds_list}, {args.max_train} training jets; float {args.float_epochs} epochs "
+          f"(patience {args.float_patience}), QAT {args.qat_epochs} (patience {args.qat_patience}, {args.schedule}); ReLU {args.activation_bits} bits, input "
           f"{args.input_bits} bits; ranks {first['ranks']}; products {first['products']}; "
           f"wall {wall_seconds / 60:.1f} min\n")  # fmt: skip
     print("\n".join(summarize(per_seed)))

@@ -45,7 +45,13 @@ from .common import (
 @click.option("--power-of-two", is_flag=True, help="ttq: round the scales to powers of two (shifts).")
 @click.option(
     "--ttq-layers",
-    help="ttq: comma-separated Dense layers to make ternary (default: all; the rest get --bits QAT).",
+    help="ttq: comma-separated Dense layers to make ternary (default: all but the first and the last; "
+    "the rest get --bits QAT).",
+)
+@click.option(
+    "--ttq-first-and-last",
+    is_flag=True,
+    help="ttq: make the first and the last Dense layers ternary too (default: they keep --bits weights).",
 )
 @click.option(
     "--codebook-bits",
@@ -73,6 +79,13 @@ from .common import (
 @click.option("--epochs", type=int, default=10, show_default=True, help="Fine-tuning epochs.")
 @click.option("--batch-size", type=int, default=512, show_default=True, help="Batch size.")
 @click.option("--learning-rate", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
+@click.option(
+    "--learning-rate-schedule",
+    type=click.Choice(["constant", "cosine"]),
+    default="constant",
+    show_default=True,
+    help="cosine: decay the learning rate to zero over --epochs (settles ternary weights; see --weights ttq).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (shuffling).")
 @preprocessing_option
 @run_directory_options("runs/quantize")
@@ -88,6 +101,7 @@ def quantize(
     ttq_threshold,
     power_of_two,
     ttq_layers,
+    ttq_first_and_last,
     codebook_bits,
     activation_integer,
     input_bits,
@@ -96,6 +110,7 @@ def quantize(
     epochs,
     batch_size,
     learning_rate,
+    learning_rate_schedule,
     seed,
     max_train,
     out,
@@ -122,7 +137,13 @@ def quantize(
         raise ConfigError("No precision given: pass --spec FILE, or --bits N (e.g. --bits 6 --integer 0).")
     config = parse_section(
         TrainingConfig,
-        {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed},
+        {
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "learning_rate_schedule": learning_rate_schedule,
+            "seed": seed,
+        },
         "options",
     )
     if weight_kind == "ttq" and codebook_bits is not None:
@@ -186,6 +207,7 @@ def quantize(
             result = trained_ternary_quantization(
                 model, spec, dataset, config, threshold=ttq_threshold, power_of_two=power_of_two,
                 layers=[name.strip() for name in ttq_layers.split(",")] if ttq_layers else None,
+                ternary_first_and_last=ttq_first_and_last,
                 standardizer=standardizer, run_dir=staging, progress=progress,
             )  # fmt: skip
             for name, (positive, negative) in result.scales.items():

@@ -45,6 +45,7 @@ __all__ = [
     "TTQResult",
     "DEFAULT_TTQ_THRESHOLD",
     "ternarize",
+    "ternary_layer_names",
     "export_ttq",
     "trained_ternary_quantization",
     "scale_grid",
@@ -174,6 +175,46 @@ def _check_threshold(threshold: float) -> None:
         )
 
 
+def ternary_layer_names(
+    qmodel, layers: list[str] | None = None, *, ternary_first_and_last: bool = False
+) -> list[str]:
+    """The Dense layers TTQ makes ternary: ``layers`` if given, else every Dense layer but the first
+    and the last (all of them with ``ternary_first_and_last``).
+
+    The first and last layers stay on the spec's fixed-point weights by default, as in the TTQ paper
+    and the hls4ml / QKeras ternary studies: the first sees the raw features (16 on the jets, so a
+    ternary first layer has very few weights per output to average its error over) and the last sets
+    the logits directly. On the jets this is worth about 4 points of accuracy for about 9 % more
+    estimated LUT (docs/benchmarks.md, issue 16, second pass).
+
+    Raises:
+        ConfigError: ``layers`` names a layer that is not a Dense layer, comes with
+            ``ternary_first_and_last``, or no layer is left to make ternary (a model with only a first
+            and a last Dense layer, without ``ternary_first_and_last``).
+    """
+    dense = [layer.name for layer in qmodel.layers if type(layer).__name__ == "QDense"]
+    if layers is not None and ternary_first_and_last:
+        raise ConfigError(
+            f"Give either the TTQ layers ({', '.join(layers)}) or ternary_first_and_last "
+            f"(--ttq-first-and-last), not both: the layers already say which Dense layers are ternary."
+        )
+    if layers is not None:
+        unknown = sorted(set(layers) - set(dense))
+        if unknown:
+            raise ConfigError(
+                f"TTQ layers {unknown} are not Dense layers of the model; Dense layers: {', '.join(dense)}."
+            )
+        return [name for name in dense if name in layers]
+    chosen = dense if ternary_first_and_last else dense[1:-1]
+    if not chosen:
+        raise ConfigError(
+            f"TTQ keeps the first and last Dense layers fixed-point and this model has no other Dense layer "
+            f"(Dense layers: {', '.join(dense)}); make them ternary with ternary_first_and_last=True "
+            f"(--ttq-first-and-last) or name them with layers (--ttq-layers)."
+        )
+    return chosen
+
+
 def ternarize(
     qmodel,
     table: QuantizationTable,
@@ -181,28 +222,24 @@ def ternarize(
     threshold: float = DEFAULT_TTQ_THRESHOLD,
     power_of_two: bool = False,
     layers: list[str] | None = None,
+    ternary_first_and_last: bool = False,
 ):
-    """``qmodel`` (from :func:`quantize`) with its QDense layers (all, or ``layers``) made :class:`TTQDense`.
+    """``qmodel`` (from :func:`quantize`) with its hidden QDense layers (or ``layers``) made :class:`TTQDense`.
 
     The latent kernel starts from the float weights; each scale from the mean magnitude of the
     weights it will stand for (the paper's initialization). Pruned zeros are held by a KernelMask.
-    Layers not in ``layers`` stay QDense with the spec's fixed-point weights (the paper keeps the
-    first and last layers at full precision).
+    Which layers: :func:`ternary_layer_names`; the others stay QDense with the spec's fixed-point
+    weights.
 
     Raises:
         ConfigError: a layer's weight precision is not ``fixed`` (the scales need a fixed-point grid),
-            or ``layers`` names a layer that is not a QDense.
+            ``layers`` names a layer that is not a QDense, or no layer is left to make ternary.
     """
     _check_threshold(threshold)
-    dense = [layer.name for layer in qmodel.layers if type(layer).__name__ == "QDense"]
-    unknown = sorted(set(layers or ()) - set(dense))
-    if unknown:
-        raise ConfigError(
-            f"TTQ layers {unknown} are not Dense layers of the model; Dense layers: {', '.join(dense)}."
-        )
+    layers = ternary_layer_names(qmodel, layers, ternary_first_and_last=ternary_first_and_last)
 
     def replace(layer):
-        if type(layer).__name__ != "QDense" or (layers is not None and layer.name not in layers):
+        if layer.name not in layers:
             return None
         weight = table.layers[layer.name].weight
         if weight.kind != "fixed":
@@ -294,13 +331,19 @@ def trained_ternary_quantization(
     threshold: float = DEFAULT_TTQ_THRESHOLD,
     power_of_two: bool = False,
     layers: list[str] | None = None,
+    ternary_first_and_last: bool = False,
     standardizer: Standardizer | None = None,
     run_dir: str | Path | None = None,
     progress: bool = True,
 ) -> TTQResult:
     """Quantize ``model`` as ``spec`` says, make its Dense layers TTQ, train, and export for the firmware.
 
-    ``layers`` limits TTQ to those Dense layers (default: all); the others get QAT as ``spec`` says.
+    ``layers`` limits TTQ to those Dense layers (default: all but the first and the last, or all with
+    ``ternary_first_and_last``; see :func:`ternary_layer_names`); the others get QAT as ``spec`` says.
+    The fine-tune follows ``config``; the benchmark's recipe is a converged float model, then
+    ``TrainingConfig(epochs=30, learning_rate_schedule="cosine", early_stopping_patience=None)``:
+    at a constant learning rate the ternary assignments and power-of-two scales keep flipping and
+    the accuracy swings by several points from epoch to epoch.
     ``spec``'s weight precision is the grid of the scales; activations, biases and the input are
     quantized as in :func:`~fpgacompress.quantization.quantization_aware_training`. ``run_dir``
     gets the same files as there, with ``model.h5`` the exported QKeras model (what ``build``
@@ -313,7 +356,12 @@ def trained_ternary_quantization(
     mask = PruningMask.from_model(model)
     table = spec.resolve(model)
     ternary = ternarize(
-        quantize(model, table), table, threshold=threshold, power_of_two=power_of_two, layers=layers
+        quantize(model, table),
+        table,
+        threshold=threshold,
+        power_of_two=power_of_two,
+        layers=layers,
+        ternary_first_and_last=ternary_first_and_last,
     )
     training = train(ternary, data, config, standardizer=standardizer, progress=progress)
     regrown = mask.violations(ternary)
