@@ -186,7 +186,7 @@ def run_seed(args, seed: int) -> dict:
     }
     rows, models = [], {}
     for regularizer in regularizers:
-        for criterion in ("resource",) if args.qat_only else args.criteria.split(","):
+        for criterion in ("resource",) if args.qat_only else [name for name in args.criteria.split(",") if name]:
             label = criterion if regularizer == "none" else f"{criterion} + {regularizer}"
             start_model, start_accuracy, start_epochs = starts[regularizer]
             started = time.perf_counter()
@@ -248,6 +248,9 @@ def run_seed(args, seed: int) -> dict:
                          "bops": report.total_bops, "effective_zeros": report.sparsity,
                          "epochs": epochs_before + quantized.training.epochs_run,
                          "seconds": round(time.perf_counter() - started)})  # fmt: skip
+    if not qat_rows:  # --qat with no row: no quantization table
+        return {"seed": seed, "float_accuracy": float_accuracy, "float_epochs": float_epochs, "n_train": len(data.y_train),
+                "n_val": len(data.y_val), "n_test": len(data.y_test), "rows": rows, "qat_rows": []}  # fmt: skip
     reference_budget = max(row["epochs"] for row in qat_rows)
     started = time.perf_counter()
     reference_model, reference = tfmot_recipe(data, reference_budget, standard, seed, 8)
