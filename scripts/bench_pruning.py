@@ -4,6 +4,9 @@ Usage:
     .venv/bin/python scripts/bench_pruning.py [--data ../shared/data/jets_hlf.npz] [--seeds 0,1,2]
         [--max-train 60000] [--target-sparsity 0.93] [--steps 8] [--epochs-per-step 5]
         [--out runs/bench_pruning]
+        [--max-train 0] [--start float] [--regularizers Lp] [--lp 1e-4] [--criteria magnitude,resource]
+        [--learning-rate 1e-2] [--batch-size 256] [--kl-scales 6 20] [--skip-tfmot] [--skip-hls4ml]
+        [--qat "resource + Lp" "variational dropout, kl_scale 6"]
 
 Per seed (each seed in its own single-threaded process, all seeds at once): three 16-64-32-32-5
 models are pretrained (float: no penalty, the accuracy reference and TF-MOT's start; L1 1e-4; Lp
@@ -19,6 +22,15 @@ p = 0.1, 1e-3). Then every method prunes to ``--target-sparsity`` with the same 
   evenly over those steps + 1 (one epoch of each is rewinding),
   no tuner (the model's own L1 1e-4 kept on, since hls4ml 1.3's ``Manual`` tuner fails to serialize
   its regularizer), ``rtol`` 0.95, from the L1 model.
+
+Options of the second wave (defaults keep the first run's behaviour): ``--max-train 0`` uses the full
+training split; ``--start float`` starts ours from the float model with the penalty attached (a warm
+start: no penalized pretraining, whose models start below the float one); ``--learning-rate`` /
+``--batch-size`` set the retraining of ours, TF-MOT and the variational fine-tuning (QAT and the
+reference recipe keep Adam 1e-3 at batch 512); ``--kl-scales`` adds sparse variational dropout rows
+(``fpgacompress.variational.sparsify`` from the float model, cosine learning rate, the same epoch
+budget: ``budget - --vd-fine-tune-epochs`` variational epochs, then masked fine-tuning);
+``--qat`` names the rows given 6-bit QAT.
 
 Every pruned model is estimated (``fpgacompress.estimation.estimate``: ``ap_fixed<16,6>``, Vitis,
 ``auto`` binding, RF 1) for LUT + 55 x DSP. Then 6-bit QAT (``suggest_precision``: 6-bit weights,
@@ -137,17 +149,31 @@ def run_seed(args, seed: int) -> dict:
     from fpgacompress.regularizers import L1, Lp
     from fpgacompress.training import train
 
-    data, _ = load_jets(args.data).subsample(max_train=args.max_train, seed=seed).standardized()
-    pretraining = TrainingConfig(epochs=args.pretrain_epochs, early_stopping_patience=5, seed=seed)
-    pretrained = {}
-    sources = (("float", None), ("L1", L1(1e-4)), ("Lp", Lp(1e-3, p=0.1)))
-    for label, regularizer in sources[::2] if args.qat_only else sources:
-        pretrained[label] = train(build_mlp("16-64-32-32-5", regularizer=regularizer, seed=seed), data,
-                                  pretraining, progress=False)  # fmt: skip
+    max_train = args.max_train or None  # 0: the full training split
+    data, _ = load_jets(args.data).subsample(max_train=max_train, seed=seed).standardized()
+    pretraining = TrainingConfig(epochs=args.pretrain_epochs, early_stopping_patience=args.pretrain_patience,
+                                 seed=seed)  # fmt: skip
+    penalties = {"L1": L1(args.l1), "Lp": Lp(args.lp, p=0.1), "none": None}
+    regularizers = ["Lp"] if args.qat_only else args.regularizers.split(",")
+    pretrained = {"float": train(build_mlp("16-64-32-32-5", seed=seed), data, pretraining, progress=False)}
     float_accuracy = pretrained["float"].metrics.accuracy
-    print(f"seed {seed}: float {float_accuracy:.4f}", flush=True)
+    float_epochs = pretrained["float"].epochs_run
+    print(f"seed {seed}: float {float_accuracy:.4f} after {float_epochs} epochs", flush=True)
+    # Where our criteria (and hls4ml's pruner) start: a model pretrained with the penalty, or the float
+    # model itself with the penalty attached (warm start: the penalty acts during pruning only).
+    starts = {}
+    for label in regularizers:
+        if args.start == "float" or label == "none":
+            model = build_mlp("16-64-32-32-5", regularizer=penalties[label], seed=seed)
+            model.set_weights(pretrained["float"].model.get_weights())
+            starts[label] = (model, float_accuracy, float_epochs)
+        else:
+            trained = train(build_mlp("16-64-32-32-5", regularizer=penalties[label], seed=seed), data,
+                            pretraining, progress=False)  # fmt: skip
+            starts[label] = (trained.model, trained.metrics.accuracy, trained.epochs_run)
     budget_epochs = args.steps * args.epochs_per_step + args.fine_tune_epochs
-    retraining = TrainingConfig(batch_size=512, learning_rate=1e-3, early_stopping_patience=None, seed=seed)
+    retraining = TrainingConfig(batch_size=args.batch_size, learning_rate=args.learning_rate,
+                                early_stopping_patience=None, seed=seed)  # fmt: skip
     common = {
         "target_sparsity": args.target_sparsity,
         "scope": "global",
@@ -156,24 +182,39 @@ def run_seed(args, seed: int) -> dict:
         "max_iterations": args.steps,
         "epochs_per_iteration": args.epochs_per_step,
         "fine_tune_epochs": args.fine_tune_epochs,
-        "layers": {"output": {"max_sparsity": 0.7}},
+        "layers": {"output": {"max_sparsity": args.output_cap}},
     }
     rows, models = [], {}
-    for regularizer in ("Lp",) if args.qat_only else ("L1", "Lp"):
-        for criterion in ("resource",) if args.qat_only else CRITERIA:
-            label = f"{criterion} + {regularizer}"
+    for regularizer in regularizers:
+        for criterion in ("resource",) if args.qat_only else [name for name in args.criteria.split(",") if name]:
+            label = criterion if regularizer == "none" else f"{criterion} + {regularizer}"
+            start_model, start_accuracy, start_epochs = starts[regularizer]
             started = time.perf_counter()
-            result = prune(pretrained[regularizer].model, data, PruneSpec(criterion=criterion, **common),
-                           training=retraining, progress=False)  # fmt: skip
+            result = prune(start_model, data, PruneSpec(criterion=criterion, **common), training=retraining,
+                           progress=False)  # fmt: skip
             epochs = sum(record.epochs_trained for record in result.records)
             rows.append(_row(label, result.model, result.final.test_accuracy, epochs,
-                             time.perf_counter() - started, pretrained[regularizer].metrics.accuracy))  # fmt: skip
-            models[label] = (result.model, pretrained[regularizer].epochs_run + epochs)
+                             time.perf_counter() - started, start_accuracy))  # fmt: skip
+            models[label] = (result.model, start_epochs + epochs)
             print(f"seed {seed}: {label} {rows[-1]['accuracy']:.4f} {rows[-1]['zeros']:.3f}", flush=True)
+    for kl_scale in args.kl_scales:
+        from fpgacompress.variational import SparsifySpec, sparsify
+
+        label = f"variational dropout, kl_scale {kl_scale:g}"
+        vd_epochs = budget_epochs - args.vd_fine_tune_epochs
+        spec = SparsifySpec(epochs=vd_epochs, warmup_epochs=max(1, vd_epochs // 4), learning_rate=args.vd_learning_rate,
+                            batch_size=256, kl_scale=kl_scale, fine_tune_epochs=args.vd_fine_tune_epochs,
+                            learning_rate_schedule="cosine")  # fmt: skip
+        started = time.perf_counter()
+        result = sparsify(pretrained["float"].model, data, spec, training=retraining, progress=False)
+        rows.append(_row(label, result.model, result.metrics_final.accuracy, budget_epochs,
+                         time.perf_counter() - started, float_accuracy))  # fmt: skip
+        models[label] = (result.model, float_epochs + budget_epochs)
+        print(f"seed {seed}: {label} {rows[-1]['accuracy']:.4f} {rows[-1]['zeros']:.3f}", flush=True)
     started = time.perf_counter()
-    result = None if args.qat_only else prune(pretrained["float"].model, data,
+    result = None if args.qat_only or args.skip_tfmot else prune(pretrained["float"].model, data,
                    PruneSpec(method="tfmot", target_sparsity=args.target_sparsity,
-                             layers={"output": {"max_sparsity": 0.7}},
+                             layers={"output": {"max_sparsity": args.output_cap}},
                              schedule={"kind": "polynomial", "epochs": budget_epochs}),
                    training=retraining, progress=False)  # fmt: skip
     if result is not None:
@@ -183,15 +224,19 @@ def run_seed(args, seed: int) -> dict:
     # hls4ml last among the pruners: it changes Keras global state (custom objects).
     if not (args.skip_hls4ml or args.qat_only):
         started = time.perf_counter()
-        optimized = hls4ml_prune(pretrained["L1"].model, data, args, seed, args.out / f"hls4ml_seed{seed}")
+        l1_model, l1_accuracy, _ = starts["L1"]
+        optimized = hls4ml_prune(l1_model, data, args, seed, args.out / f"hls4ml_seed{seed}")
         accuracy = evaluate(optimized, data.x_test, data.y_test, data.class_names).accuracy
         rows.append(_row("hls4ml dsp_aware_pruning (L1)", optimized, accuracy, budget_epochs,
-                         time.perf_counter() - started, pretrained["L1"].metrics.accuracy))  # fmt: skip
+                         time.perf_counter() - started, l1_accuracy))  # fmt: skip
         print(f"seed {seed}: hls4ml {accuracy:.4f} {rows[-1]['zeros']:.3f}", flush=True)
 
     qat_rows = []
-    qat = retraining.model_copy(update={"epochs": args.qat_epochs, "early_stopping_patience": 8})
-    for label in ("resource + Lp",) if args.qat_only else ("resource + L1", "resource + Lp"):
+    # QAT and the reference recipe keep the settings they were measured with (Adam 1e-3, batch 512),
+    # whatever --learning-rate / --batch-size the pruners retrain with.
+    standard = TrainingConfig(batch_size=512, learning_rate=1e-3, early_stopping_patience=None, seed=seed)
+    qat = standard.model_copy(update={"epochs": args.qat_epochs, "early_stopping_patience": 8})
+    for label in ("resource + Lp",) if args.qat_only else args.qat:
         model, epochs_before = models[label]
         spec = spec_for(model, data, 6, activation_bits=8, input_bits=10)
         started = time.perf_counter()
@@ -203,15 +248,18 @@ def run_seed(args, seed: int) -> dict:
                          "bops": report.total_bops, "effective_zeros": report.sparsity,
                          "epochs": epochs_before + quantized.training.epochs_run,
                          "seconds": round(time.perf_counter() - started)})  # fmt: skip
+    if not qat_rows:  # --qat with no row: no quantization table
+        return {"seed": seed, "float_accuracy": float_accuracy, "float_epochs": float_epochs, "n_train": len(data.y_train),
+                "n_val": len(data.y_val), "n_test": len(data.y_test), "rows": rows, "qat_rows": []}  # fmt: skip
     reference_budget = max(row["epochs"] for row in qat_rows)
     started = time.perf_counter()
-    reference_model, reference = tfmot_recipe(data, reference_budget, retraining, seed, 8)
+    reference_model, reference = tfmot_recipe(data, reference_budget, standard, seed, 8)
     report = quantization_report(reference_model)
     qat_rows.append({"method": "TF-MOT 75% + QKeras 6-bit (reference)", "accuracy": reference.metrics.accuracy,
                      "bops": report.total_bops, "effective_zeros": report.sparsity, "epochs": reference.epochs_run,
                      "seconds": round(time.perf_counter() - started)})  # fmt: skip
     print(f"seed {seed}: QAT done", flush=True)
-    return {"seed": seed, "float_accuracy": float_accuracy, "n_train": len(data.y_train),
+    return {"seed": seed, "float_accuracy": float_accuracy, "float_epochs": float_epochs, "n_train": len(data.y_train),
             "n_val": len(data.y_val), "n_test": len(data.y_test), "rows": rows, "qat_rows": qat_rows}  # fmt: skip
 
 
@@ -226,7 +274,7 @@ def summarize(results: list[dict]) -> list[str]:
     """Markdown tables: mean over seeds, ± half the max-min spread."""
     import numpy as np
 
-    lines = ["| method | zeros (stored) | test accuracy | Δ vs float [pt] (mean ± half spread) | LUT | DSP | "
+    lines = ["| method | zeros (stored) | test accuracy | loss vs float [pt] (mean ± half spread) | LUT | DSP | "
              "LUT + 55·DSP | epochs | per layer (zeros, seed 0) |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for index, row in enumerate(results[0]["rows"]):
         per_seed = [result["rows"][index] for result in results]
@@ -263,8 +311,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--max-train", type=int, default=60000, help="subsample the 144k training jets")
+    parser.add_argument("--max-train", type=int, default=60000, help="subsample the 144k training jets (0: all)")
     parser.add_argument("--pretrain-epochs", type=int, default=30)
+    parser.add_argument("--pretrain-patience", type=int, default=5, help="early stopping of the pretraining")
+    parser.add_argument(
+        "--start", choices=("penalized", "float"), default="penalized",
+        help="ours start from a model pretrained with the penalty, or from the float model with it attached",
+    )
+    parser.add_argument("--regularizers", default="L1,Lp", help="penalties of ours: L1, Lp, none")
+    parser.add_argument("--l1", type=float, default=1e-4)
+    parser.add_argument("--lp", type=float, default=1e-3, help="Lp (p = 0.1) strength")
+    parser.add_argument("--criteria", default=",".join(CRITERIA))
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="retraining (ours, TF-MOT, VD fine-tune)")
+    parser.add_argument("--batch-size", type=int, default=512, help="retraining (ours, TF-MOT, VD fine-tune)")
+    parser.add_argument("--output-cap", type=float, default=0.7, help="max zeros of the output layer")
+    parser.add_argument("--kl-scales", type=float, nargs="*", default=[], help="variational dropout rows")
+    parser.add_argument("--vd-learning-rate", type=float, default=1e-2)
+    parser.add_argument("--vd-fine-tune-epochs", type=int, default=10)
+    parser.add_argument("--skip-tfmot", action="store_true")
+    parser.add_argument("--qat", nargs="*", default=["resource + L1", "resource + Lp"], help="rows given 6-bit QAT")
     parser.add_argument("--target-sparsity", type=float, default=0.93)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--epochs-per-step", type=int, default=5)

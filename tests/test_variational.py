@@ -220,6 +220,21 @@ def test_run_directory_holds_model_mask_report_and_plots(toy, tmp_path):
     )
 
 
+def test_cosine_schedule_settles_the_variational_rate_and_fine_tuning_keeps_the_zeros(toy):
+    from fpgacompress.pruning.mask import PruningMask
+    from fpgacompress.variational import sparsify
+
+    data, model = toy
+    spec = _spec(epochs=3, warmup_epochs=1, fine_tune_epochs=2, learning_rate_schedule="cosine")
+    result = sparsify(model, data, spec, progress=False)
+    rates = result.history["lr"]
+    assert rates[0] == pytest.approx(1e-2) and rates[-1] == pytest.approx(1e-4)  # half cosine to 1 %
+    assert rates == sorted(rates, reverse=True)
+    assert result.metrics_fine_tuned is not None
+    assert not result.mask.violations(result.model)
+    assert PruningMask.from_model(result.model).n_kept == result.mask.n_kept
+
+
 def test_a_model_without_dense_layers_is_refused(toy):
     from fpgacompress.variational import sparsify
 

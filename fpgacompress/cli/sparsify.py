@@ -42,6 +42,13 @@ from .common import (
 @click.option(
     "--fine-tune-epochs", type=int, default=0, show_default=True, help="Masked retraining of the export."
 )
+@click.option(
+    "--learning-rate-schedule",
+    type=click.Choice(["constant", "cosine"]),
+    default="constant",
+    show_default=True,
+    help="cosine: the variational phase decays to 1 %, the fine-tuning restarts and decays.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @preprocessing_option
 @run_directory_options("runs/sparsify")
@@ -57,6 +64,7 @@ def sparsify(
     feature_gate,
     on_empty_layer,
     fine_tune_epochs,
+    learning_rate_schedule,
     seed,
     preprocessing,
     max_train,
@@ -82,6 +90,7 @@ def sparsify(
         feature_gate=feature_gate,
         on_empty_layer=on_empty_layer,
         fine_tune_epochs=fine_tune_epochs,
+        learning_rate_schedule=learning_rate_schedule,
     )
     training = parse_section(TrainingConfig, {"seed": seed}, "options")
     data_config = parse_section(DataConfig, {"path": data, "max_train": max_train, "seed": seed}, "options")

@@ -123,6 +123,7 @@ def sparsify(
         DataError: the data do not fit the model.
     """
     from ..pruning.mask import apply_mask
+    from ..pruning.schedules import restart_callback
     from ..training import train
     from .convert import FEATURE_GATE_NAME, export_sparse, to_variational
     from .kl import KlWarmUp
@@ -147,13 +148,10 @@ def sparsify(
             "early_stopping_patience": None,
         }
     )
-    trained = train(
-        variational,
-        data,
-        variational_training,
-        progress=progress,
-        callbacks=[KlWarmUp(spec.warmup_epochs, spec.kl_scale)],
-    )
+    callbacks = [KlWarmUp(spec.warmup_epochs, spec.kl_scale)]
+    if spec.learning_rate_schedule == "cosine":
+        callbacks.append(restart_callback(spec.learning_rate, spec.epochs))
+    trained = train(variational, data, variational_training, progress=progress, callbacks=callbacks)
 
     mask, layers = threshold_mask(variational, spec.threshold, spec.on_empty_layer)
     everything = PruningMask({name: np.ones_like(array) for name, array in mask.masks.items()})
@@ -170,7 +168,12 @@ def sparsify(
     metrics_fine_tuned = None
     if spec.fine_tune_epochs:
         fine_tuning = training.model_copy(update={"epochs": spec.fine_tune_epochs})
-        metrics_fine_tuned = train(sparse, data, fine_tuning, progress=progress).metrics
+        fine_tuning_callbacks = []
+        if spec.learning_rate_schedule == "cosine":
+            fine_tuning_callbacks.append(restart_callback(training.learning_rate, spec.fine_tune_epochs))
+        metrics_fine_tuned = train(
+            sparse, data, fine_tuning, progress=progress, callbacks=fine_tuning_callbacks
+        ).metrics
 
     first_kernel = next(
         np.asarray(layer.kernel.numpy())

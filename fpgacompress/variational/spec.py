@@ -42,6 +42,11 @@ class SparsifySpec(StrictConfig):
             from the variational model's own thresholded output by those weights).
         fine_tune_epochs: epochs of ordinary training of the sparse export with its zeros held
             (0: export the thresholded variational means as they are).
+        learning_rate_schedule: ``constant``: both phases at their configured rate. ``cosine``: the
+            variational phase decays ``learning_rate`` along a half cosine to 1 % (at the full rate to
+            the end, the means still jitter by Adam's step when they are thresholded), and the
+            fine-tuning restarts at the training rate and decays the same way (as ``prune``'s
+            ``restart``).
     """
 
     epochs: int = Field(40, ge=1)
@@ -54,6 +59,7 @@ class SparsifySpec(StrictConfig):
     feature_gate: bool = False
     on_empty_layer: Literal["refuse", "keep_best_per_output"] = "refuse"
     fine_tune_epochs: int = Field(0, ge=0)
+    learning_rate_schedule: Literal["constant", "cosine"] = "constant"
 
     def __init__(self, **values) -> None:
         # Built from Python (not through a recipe), a bad value is still one ConfigError line.
