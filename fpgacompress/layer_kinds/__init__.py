@@ -14,6 +14,9 @@ Modules:
 * ``activation`` — ``Activation``, ``ReLU``, ``LeakyReLU``, ``Softmax``, ``QActivation``
 * ``batch_norm`` — ``BatchNormalization`` / ``QBatchNormalization``
 * ``dropout``    — ``Dropout`` (dropped)
+* ``convolution`` — ``Conv1D`` / ``Conv2D`` / ``QConv1D`` / ``QConv2D``
+* ``pooling``    — max / average / global pooling
+* ``reshape``    — ``Flatten`` / ``Reshape``
 
 Example:
     >>> KINDS["QDense"].family, KINDS["Dropout"].firmware
@@ -26,9 +29,12 @@ from ..errors import ModelError
 from .activation import ACTIVATION_FUNCTIONS, ActivationKind, softmax_table_types
 from .base import LayerKind, Step
 from .batch_norm import BatchNormKind
+from .convolution import ConvolutionKind
 from .dense import DenseKind
 from .dropout import DropoutKind
 from .input import InputKind
+from .pooling import PoolingKind
+from .reshape import ReshapeKind
 
 __all__ = [
     "KINDS",
@@ -48,6 +54,9 @@ _FAMILIES: tuple[LayerKind, ...] = (
     ActivationKind(),
     BatchNormKind(),
     DropoutKind(),
+    ConvolutionKind(),
+    PoolingKind(),
+    ReshapeKind(),
 )
 
 KINDS: dict[str, LayerKind] = {name: kind for kind in _FAMILIES for name in kind.keras_classes}
@@ -56,11 +65,6 @@ KINDS: dict[str, LayerKind] = {name: kind for kind in _FAMILIES for name in kind
 ALTERNATIVES: dict[str, str] = {
     "PruneLowMagnitude": "call tfmot.sparsity.keras.strip_pruning(model) (or fpgacompress.strip) before building",
     "Lambda": "a Lambda holds Python code that cannot become firmware; use standard Keras layers",
-    "Flatten": "give the model a flat input (Input(shape=(n_features,))) instead",
-    "Conv1D": "convolutions are not supported yet; use Dense layers on the flattened features",
-    "Conv2D": "convolutions are not supported yet; use Dense layers on the flattened features",
-    "QConv1D": "convolutions are not supported yet; use QDense layers on the flattened features",
-    "QConv2D": "convolutions are not supported yet; use QDense layers on the flattened features",
     "LayerNormalization": "use BatchNormalization",
     "GaussianNoise": "remove it before building (it is the identity at inference)",
     "ELU": "use relu, or LeakyReLU",
