@@ -140,35 +140,3 @@ def test_conv_pruning_refuses_what_it_cannot_do_in_one_line(trained, images):
             training=QUICK,
             progress=False,
         )
-
-
-@pytest.mark.slow
-def test_pruned_conv_model_quantizes_to_qconv_keeping_zeros_through_qat_and_save_load(
-    trained, images, tmp_path
-):
-    from fpgacompress.quantization import QuantizationSpec, quantization_aware_training
-
-    pruned = prune(
-        trained, images, PruneSpec(target_sparsity=0.5, max_iterations=1), training=QUICK, progress=False
-    )
-    spec = QuantizationSpec.parse(
-        {
-            "default": {"weight": {"bits": 8, "integer": 1}},
-            "layer_type": {"Conv2D": {"weight": {"bits": 4, "integer": 0}}},
-            "layer_name": {"conv2": {"weight": {"kind": "ternary"}}},
-        }
-    )
-    result = quantization_aware_training(pruned.model, spec, images, TrainingConfig(epochs=3), progress=False)
-    model = result.model
-    assert type(model.get_layer("conv1")).__name__ == "QConv2D"
-    assert type(model.get_layer("conv1_relu")).__name__ == "QActivation"
-    assert result.table.layers["conv1"].weight.describe() == "fixed<4,1>"
-    assert result.table.layers["conv2"].weight.describe() == "ternary"
-    assert result.table.layers["fc1"].weight.describe() == "fixed<8,2>"  # Conv2D does not set Dense
-    _assert_honours(model, pruned.mask)
-    save_model(model, tmp_path / "q.h5")
-    reloaded = load_model(tmp_path / "q.h5")
-    assert type(reloaded.get_layer("conv2")).__name__ == "QConv2D"
-    train(reloaded, images, QUICK, progress=False)
-    _assert_honours(reloaded, pruned.mask)
-    assert result.training.metrics.accuracy > 0.5  # chance is 1/3
