@@ -1,8 +1,8 @@
 """Convolutions: Keras ``Conv1D`` / ``Conv2D`` and QKeras ``QConv1D`` / ``QConv2D`` (``channels_last``).
 
 Pruning and quantization treat a convolution like a Dense layer whose kernel has more axes
-(``kernel_size... x in_channels x filters``): magnitude, OBD and resource criteria score every kernel
-weight, a :class:`~fpgacompress.pruning.mask.KernelMask` keeps the zeros, and quantization makes the
+(``kernel_size... x in_channels x filters``): the magnitude and OBD criteria score every kernel
+weight (the resource criterion and reuse-factor patterns are Dense-only and refuse convolutions), a :class:`~fpgacompress.pruning.mask.KernelMask` keeps the zeros, and quantization makes the
 QKeras layer (:mod:`fpgacompress.quantization.convolution`). AutoPruner masks whole filters.
 """
 
@@ -22,7 +22,7 @@ class ConvolutionKind(LayerKind):
     family = "convolution"
     keras_classes = _WEIGHTED
     supported = "channels_last; fused activation split into NAME_ACTIVATION"
-    pruning = "magnitude / OBD / resource on kernel weights; AutoPruner on filters (output channels)"
+    pruning = "magnitude / OBD on kernel weights (reuse factor 1); AutoPruner on filters (output channels), reduced export"
     quantization = (
         "QConv1D / QConv2D (quantized_bits / ternary / binary); a fused relu becomes QActivation NAME_relu"
     )
