@@ -140,3 +140,13 @@ def test_conv_pruning_refuses_what_it_cannot_do_in_one_line(trained, images):
             training=QUICK,
             progress=False,
         )
+
+
+def test_tfmot_prunes_conv_kernels_to_the_target_with_exact_zeros(trained, images):
+    spec = PruneSpec(method="tfmot", target_sparsity=0.6, schedule={"kind": "constant", "epochs": 2})
+    result = prune(trained, images, spec, training=QUICK, progress=False)
+    assert result.mask.masks["conv2"].shape == (2, 2, 4, 4)
+    assert result.mask.sparsity == pytest.approx(0.6, abs=0.03)
+    assert result.mask.layer_sparsity()["conv1"] > 0.3
+    assert [type(layer).__name__ for layer in result.model.layers].count("Conv2D") == 2  # stripped
+    _assert_honours(result.model, result.mask)
