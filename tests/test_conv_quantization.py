@@ -12,7 +12,7 @@ tf = pytest.importorskip("tensorflow")
 
 from fpgacompress.calorimeter import calorimeter_images  # noqa: E402
 from fpgacompress.config import TrainingConfig  # noqa: E402
-from fpgacompress.errors import ConfigError  # noqa: E402
+from fpgacompress.errors import ConfigError, ModelError  # noqa: E402
 from fpgacompress.model_io import load_model, save_model  # noqa: E402
 from fpgacompress.pruning import PruneSpec, PruningMask, apply_mask, prune  # noqa: E402
 from fpgacompress.quantization import QuantizationSpec, quantization_report, quantize  # noqa: E402
@@ -82,6 +82,12 @@ def test_conv1d_quantizes_to_qconv1d_and_binary_on_pruned_kernels_is_refused():
         ConfigError, match="Layer 'conv1' has .* pruned \\(zero\\) weights, but binary weights"
     ):
         quantize(_half_pruned(cnn()), binary)
+    inputs = tf.keras.Input((1, 8, 8))
+    first = tf.keras.Model(
+        inputs, tf.keras.layers.Conv2D(2, 3, data_format="channels_first", name="conv")(inputs)
+    )
+    with pytest.raises(ModelError, match="Layer 'conv' is channels_first"):
+        quantize(first, QuantizationSpec.uniform(6))
     with pytest.raises(ConfigError, match="unknown layer type 'Conv3D'"):
         QuantizationSpec.parse({"layer_type": {"Conv3D": {"weight": {"bits": 4}}}})
 

@@ -13,7 +13,7 @@ binary weights are refused on a pruned kernel (binary has no zero).
 
 from __future__ import annotations
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ModelError
 
 __all__ = ["CONVOLUTION_ROLES", "convolution_role", "fused_activation", "quantize_convolution"]
 
@@ -41,12 +41,18 @@ def quantize_convolution(layer, tensor, table):
 
     Raises:
         ConfigError: binary weights asked for a kernel with pruned (zero) weights.
+        ModelError: a ``channels_first`` convolution.
     """
     import qkeras
     from qkeras import QActivation
 
     from ..pruning.mask import KernelMask
 
+    if layer.get_config().get("data_format") == "channels_first":
+        raise ModelError(
+            f"Layer '{layer.name}' is channels_first; hls4ml builds channels_last convolutions. Rebuild the "
+            "model with data_format='channels_last' (the default) and transpose the inputs."
+        )
     precision = table.layers[layer.name]
     kept = layer.kernel.numpy() != 0
     if precision.weight.kind == "binary" and not kept.all():
