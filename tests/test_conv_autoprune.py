@@ -89,6 +89,28 @@ def test_soft_masks_and_layers_that_do_not_fit_are_refused(images):
     masked = insert_filter_masks(cnn(), {"conv1": 2})
     with pytest.raises(ModelError, match="still soft"):
         reduce_filter_network(masked)
+    layers = tf.keras.layers
+    sequential = tf.keras.Sequential(
+        [
+            tf.keras.Input((8, 8, 1)),
+            layers.Conv2D(4, 3, activation="relu", name="conv1"),
+            layers.MaxPooling2D(2, name="pool1"),
+            layers.Conv2D(4, 2, padding="same", activation="relu", name="conv2"),
+            layers.MaxPooling2D(2, name="pool2"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(8, activation="relu", name="fc1"),
+            layers.Dense(3, activation="softmax", name="output"),
+        ]
+    )
+    _randomized(sequential, seed=4)
+    masked = insert_filter_masks(sequential, {"conv2": 1})  # a Sequential model lists no InputLayer
+    harden_node_masks(masked)
+    reduced = reduce_filter_network(masked).model
+    assert reduced.get_layer("fc1").kernel.shape == (1, 8)  # 1x1 position x 1 kept filter
+    x = images.x_test[:50]
+    np.testing.assert_allclose(
+        reduced.predict(x, verbose=0), masked.predict(x, verbose=0), rtol=1e-4, atol=1e-5
+    )
     with pytest.raises(ModelError, match=r"not maskable layers of 'cnn' \(conv1, conv2, fc1\)"):
         insert_filter_masks(cnn(), {"output": 2})
     with pytest.raises(ConfigError, match="keep_features selects input features of a flat MLP"):

@@ -94,6 +94,11 @@ def _chain(model) -> list:
     return layers
 
 
+def _input_name(model) -> str:
+    first = model.layers[0]  # a Sequential model lists no InputLayer
+    return first.name if isinstance(first, tf.keras.layers.InputLayer) else "input"
+
+
 def _weighted(layers) -> list:
     return [layer for layer in layers if type(layer).__name__ in _WEIGHTED]
 
@@ -126,7 +131,7 @@ def insert_filter_masks(model, keep_counts: dict[str, int], sharpness: float = 1
         raise ModelError(
             f"Cannot mask {unknown}: not maskable layers of '{model.name}' ({', '.join(widths)})."
         )
-    inputs = tf.keras.Input(shape=model.input_shape[1:], name=model.layers[0].name)
+    inputs = tf.keras.Input(shape=model.input_shape[1:], name=_input_name(model))
     x, pending, copies = inputs, None, []
     for layer in layers:
         if pending is not None and type(layer).__name__ not in _PER_CHANNEL:
@@ -195,6 +200,11 @@ def reduce_filter_network(masked_model) -> ReducedNetwork:
     for layer in layers:
         class_name = type(layer).__name__
         if isinstance(layer, NodeMask):
+            if block is None:
+                raise ModelError(
+                    f"Node mask '{layer.name}' does not follow a convolution or Dense block; masks on convolutional "
+                    "models are placed by insert_filter_masks()."
+                )
             gates = layer.gate_values().astype(np.float64)
             name = block.layer.name
             close(np.flatnonzero(gates))
@@ -265,7 +275,7 @@ def _folded_batch_norm(layer, kept: np.ndarray, scale: np.ndarray) -> list[np.nd
 
 
 def _build(masked_model, plan: list[tuple]):
-    inputs = tf.keras.Input(shape=masked_model.input_shape[1:], name=masked_model.layers[0].name)
+    inputs = tf.keras.Input(shape=masked_model.input_shape[1:], name=_input_name(masked_model))
     x, assignments = inputs, []
     for layer, width, weights in plan:
         config = layer.get_config()
