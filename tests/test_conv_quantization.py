@@ -122,7 +122,7 @@ def test_pruned_conv_model_quantizes_to_qconv_keeping_zeros_through_qat_and_save
         data, x_train=np.log1p(data.x_train), x_val=np.log1p(data.x_val), x_test=np.log1p(data.x_test)
     )
     model = cnn()
-    train(model, images, TrainingConfig(epochs=6, batch_size=64), progress=False)
+    train(model, images, TrainingConfig(epochs=12, batch_size=32, learning_rate=3e-3), progress=False)
     pruned = prune(
         model,
         images,
@@ -130,7 +130,10 @@ def test_pruned_conv_model_quantizes_to_qconv_keeping_zeros_through_qat_and_save
         training=TrainingConfig(epochs=1),
         progress=False,
     )
-    result = quantization_aware_training(pruned.model, SPEC, images, TrainingConfig(epochs=3), progress=False)
+    float_accuracy = pruned.final.test_accuracy
+    result = quantization_aware_training(
+        pruned.model, SPEC, images, TrainingConfig(epochs=4, batch_size=32), progress=False
+    )
     assert result.table.layers["conv1"].weight.describe() == "fixed<4,1>"
     assert result.table.layers["conv2"].weight.describe() == "ternary"
     assert result.mask.violations(result.model) == {}
@@ -142,4 +145,7 @@ def test_pruned_conv_model_quantizes_to_qconv_keeping_zeros_through_qat_and_save
         reloaded, images, TrainingConfig(epochs=1), progress=False
     )  # the KernelMask came back with the file
     assert pruned.mask.violations(reloaded) == {}
-    assert result.training.metrics.accuracy > 0.5  # chance is 1/3
+    assert float_accuracy > 0.6  # chance is 1/3
+    assert (
+        result.training.metrics.accuracy > float_accuracy - 0.1
+    )  # 4-bit / ternary convolutions keep most of it
