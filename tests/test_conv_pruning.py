@@ -86,6 +86,7 @@ def test_magnitude_pruning_zeros_conv_kernels_and_they_survive_training_and_save
     _assert_honours(reloaded, PruningMask.load(result.mask.save(tmp_path / "mask.npz")))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("criterion", ["obd"])
 def test_obd_global_scope_prunes_conv1d_kernels(images, criterion):
     profiles = replace(
@@ -142,6 +143,7 @@ def test_conv_pruning_refuses_what_it_cannot_do_in_one_line(trained, images):
         )
 
 
+@pytest.mark.slow
 def test_tfmot_prunes_conv_kernels_to_the_target_with_exact_zeros(trained, images):
     spec = PruneSpec(method="tfmot", target_sparsity=0.6, schedule={"kind": "constant", "epochs": 2})
     result = prune(trained, images, spec, training=QUICK, progress=False)
