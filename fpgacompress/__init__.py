@@ -80,6 +80,8 @@ _PUBLIC_API: dict[str, str] = {
     "NodeMask": "fpgacompress.autopruning",
     "export_reduced": "fpgacompress.autopruning",
     "retrain_reduced": "fpgacompress.autopruning",
+    "insert_filter_masks": "fpgacompress.autopruning",
+    "reduce_filter_network": "fpgacompress.autopruning",
     # layer kinds (what the firmware flow supports, one home per kind)
     "kind_of": "fpgacompress.layer_kinds",
     "LayerKind": "fpgacompress.layer_kinds",

@@ -84,8 +84,8 @@ def test_bits_on_ternary_and_typos_are_errors(model):
         QuantizationSpec.parse({"layer_name": {"fc1": {"wieght": {"bits": 6}}}})
     with pytest.raises(ConfigError, match=r"threshold applies to kind 'ternary' only; received kind='fixed'"):
         QuantizationSpec.parse({"default": {"weight": {"bits": 6, "threshold": 0.1}}})
-    with pytest.raises(ConfigError, match=r"unknown layer type 'Conv2D'"):
-        QuantizationSpec.parse({"layer_type": {"Conv2D": {"weight": {"bits": 6}}}})
+    with pytest.raises(ConfigError, match=r"unknown layer type 'Conv3D'"):
+        QuantizationSpec.parse({"layer_type": {"Conv3D": {"weight": {"bits": 6}}}})
     spec = QuantizationSpec.parse({"layer_name": {"relu1": {"weight": {"bits": 6}}}})
     with pytest.raises(ConfigError, match=r"layer_name\.relu1: layer 'relu1' \(Activation\) has no weights"):
         spec.resolve(model)

@@ -11,6 +11,7 @@ Modules:
 * ``schedule`` — :class:`TopKAnnealing`, the soft-to-hard callback
 * ``network``  — reading an MLP as Dense blocks; inserting masks
 * ``export``   — :func:`reduce_network` / :func:`export_reduced`: gates folded, dead nodes removed
+* ``filters``  — convolutional models: masks over filters, the reduced CNN (next layers' inputs cut too)
 * ``pipeline`` — :func:`autoprune`, the whole stage, and :func:`retrain_reduced`
 * ``plots``    — accuracy vs nodes kept, accuracy vs features kept
 
@@ -34,6 +35,8 @@ _PUBLIC_API: dict[str, str] = {
     "harden_node_masks": "layer",
     "TopKAnnealing": "schedule",
     "insert_node_masks": "network",
+    "insert_filter_masks": "filters",
+    "reduce_filter_network": "filters",
     "ReducedNetwork": "export",
     "reduce_network": "export",
     "export_reduced": "export",

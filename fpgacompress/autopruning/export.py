@@ -53,6 +53,10 @@ class ReducedNetwork:
 
     @property
     def topology(self) -> str:
+        if len(self.model.inputs[0].shape) > 2:
+            from .filters import filter_topology
+
+            return filter_topology(self.model)
         return topology_string(self.model)
 
 
@@ -64,7 +68,12 @@ def topology_string(model) -> str:
 
 
 def export_reduced(masked_model) -> tf.keras.Model:
-    """The plain, physically resized Keras model equivalent to ``masked_model`` (see :func:`reduce_network`)."""
+    """The plain, physically resized Keras model equivalent to ``masked_model`` (see :func:`reduce_network`;
+    convolutional models: :func:`~fpgacompress.autopruning.filters.reduce_filter_network`)."""
+    if len(masked_model.inputs[0].shape) > 2:
+        from .filters import reduce_filter_network
+
+        return reduce_filter_network(masked_model).model
     return reduce_network(masked_model).model
 
 

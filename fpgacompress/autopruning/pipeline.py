@@ -22,7 +22,7 @@ import numpy as np
 
 from ..config import TrainingConfig
 from ..data import Dataset, Standardizer
-from ..errors import ModelError
+from ..errors import ConfigError, ModelError
 from ..metrics import Metrics, evaluate
 from .spec import AutoPruneSpec, resolve_keep_count, resolve_keep_counts
 
@@ -91,8 +91,17 @@ def mask_model(model, spec: AutoPruneSpec):
     Raises:
         ConfigError: a count is 0 or larger than its layer, or ``keep`` names an unknown layer.
     """
+    from .filters import insert_filter_masks, is_convolutional, maskable_widths
     from .network import insert_node_masks, read_chain
 
+    if is_convolutional(model):
+        if spec.keep_features is not None:
+            raise ConfigError(
+                f"keep_features selects input features of a flat MLP; model '{model.name}' takes inputs of shape "
+                f"{tuple(model.input_shape[1:])}. Leave keep_features unset and mask filters with keep."
+            )
+        keep_counts = resolve_keep_counts(spec.keep, maskable_widths(model))
+        return insert_filter_masks(model, keep_counts, sharpness=spec.initial_sharpness)
     chain = read_chain(model)
     keep_counts = resolve_keep_counts(spec.keep, chain.hidden_widths())
     keep_features = None
@@ -113,6 +122,10 @@ def autoprune(
 ) -> AutoPruneResult:
     """Node-prune ``model`` on the standardized ``data`` and export the reduced network.
 
+    On a convolutional model (inputs of rank > 1 per sample) ``spec.keep`` names convolutions (filters
+    kept) and hidden Dense layers (nodes kept); the export removes the dropped filters and the next
+    layers' inputs that read them (see :mod:`~fpgacompress.autopruning.filters`).
+
     The masked phase trains ``spec.soft_epochs + spec.hard_epochs`` epochs without early stopping
     (restoring an earlier epoch would bring back a soft mask); the optional retraining of the
     reduced model uses ``training`` as given, early stopping included.
@@ -123,6 +136,7 @@ def autoprune(
     """
     from ..training import train
     from .export import reduce_network
+    from .filters import is_convolutional, reduce_filter_network
     from .layer import harden_node_masks
     from .network import INPUT_MASK_NAME
     from .schedule import TopKAnnealing
@@ -138,10 +152,14 @@ def autoprune(
     masked_result = train(masked, data, masked_training, progress=progress, callbacks=[schedule])
     harden_node_masks(masked)
 
-    reduction = reduce_network(masked)
-    kept_features = tuple(data.feature_names[index] for index in reduction.kept_inputs)
-    reduced_data = data.select_features(kept_features)
-    reduced_standardizer = standardizer.select(kept_features) if standardizer is not None else None
+    if is_convolutional(model):  # filters are removed, every input channel stays
+        reduction = reduce_filter_network(masked)
+        kept_features, reduced_data, reduced_standardizer = data.feature_names, data, standardizer
+    else:
+        reduction = reduce_network(masked)
+        kept_features = tuple(data.feature_names[index] for index in reduction.kept_inputs)
+        reduced_data = data.select_features(kept_features)
+        reduced_standardizer = standardizer.select(kept_features) if standardizer is not None else None
     reference = masked.predict(data.x_test, batch_size=4096, verbose=0)
     exported = reduction.model.predict(reduced_data.x_test, batch_size=4096, verbose=0)
     metrics_reduced = evaluate(reduction.model, reduced_data.x_test, reduced_data.y_test, data.class_names)
@@ -215,6 +233,12 @@ def _hidden_masks(masked) -> list:
 
 
 def _check_fits(model, data: Dataset) -> None:
+    input_shape, data_shape = tuple(model.input_shape[1:]), tuple(data.x_train.shape[1:])
+    if len(input_shape) > 1 and input_shape != data_shape:
+        raise ModelError(
+            f"Model '{model.name}' takes inputs of shape {input_shape} but the data have shape {data_shape}; "
+            "give the dataset the model was trained on."
+        )
     n_inputs, n_outputs = int(model.inputs[0].shape[-1]), int(model.outputs[0].shape[-1])
     if n_inputs != data.n_features or n_outputs != data.n_classes:
         raise ModelError(

@@ -133,6 +133,8 @@ class ConvolutionKind(LayerKind):
         "channels_last; padding valid / same; equal strides; no dilation, no groups; fused activation relu / "
         "linear; QConv weights quantized_bits, ternary"
     )
+    pruning = "magnitude / OBD on kernel weights (reuse factor 1); AutoPruner on filters (output channels), reduced export"
+    quantization = "QConv1D / QConv2D (quantized_bits / ternary); a fused relu becomes QActivation NAME_relu"
     firmware = (
         "io_stream (line buffer, one output pixel per step; ConvImplementation LineBuffer / Encoded) or "
         "io_parallel; exact with QKeras quantizers, float weights rounded; fused activation split into "
@@ -165,6 +167,22 @@ class ConvolutionKind(LayerKind):
         from ..estimation.keras_conv import convolution_specs
 
         return convolution_specs(self, layer, current_type, default_type, reuse_factor)
+
+    def prunable(self, layer) -> bool:
+        return True
+
+    def quantizable_parts(self, layer) -> list[tuple[str, str]]:
+        from ..quantization.convolution import convolution_role, fused_activation
+
+        parts = [(layer.name, convolution_role(layer))]
+        if fused_activation(layer) == "relu":
+            parts.append((f"{layer.name}_relu", "Activation"))
+        return parts
+
+    def quantize(self, layer, tensor, table):
+        from ..quantization.convolution import quantize_convolution
+
+        return quantize_convolution(layer, tensor, table)
 
 
 class DepthwiseConvolutionKind(LayerKind):

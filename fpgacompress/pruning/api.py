@@ -102,11 +102,16 @@ def prune(
     training = training or TrainingConfig()
     spec = _spec_with_training_epochs(spec, training)
     if not prunable_layers(model):
-        raise ModelError(f"Model '{model.name}' has no Dense or QDense kernel to prune.")
-    n_inputs = model.input_shape[-1]
-    if n_inputs != data.n_features:
+        raise ModelError(f"Model '{model.name}' has no Dense, QDense or convolution kernel to prune.")
+    input_shape, data_shape = tuple(model.input_shape[1:]), tuple(data.x_train.shape[1:])
+    if input_shape != data_shape:
+        expected, received = (
+            (f"{input_shape[0]} input features", f"{data_shape[-1]}")
+            if len(input_shape) == 1
+            else (f"inputs of shape {input_shape}", f"shape {data_shape}")
+        )
         raise DataError(
-            f"Model '{model.name}' expects {n_inputs} input features but the data have {data.n_features}. "
+            f"Model '{model.name}' expects {expected} but the data have {received}. "
             "Use the dataset the model was trained on."
         )
     if run_dir is not None:

@@ -22,6 +22,8 @@ dense kernel entry ``w_ij`` (input ``a_i``, pre-activation ``u_j``),
 ``GGN_ii = mean_n sum_c (a_ni * d(s_c . z_n)/du_nj)**2`` with ``s_c = sqrt(p_c) (e_c - p)`` — each
 class contributes the square of a per-jet gradient, and a dense layer's per-jet gradient is the
 outer product ``a_n (x) delta_n``, so the sum is ``(a**2)^T (delta**2)`` without per-jet loops.
+A convolution shares each kernel weight over every output pixel, so its per-sample gradient is the
+sum over pixels of ``patch_np (x) delta_np``; that sum is formed per sample before squaring.
 
 Example:
     >>> hessians = diagonal_hessian(model, data.x_train, max_samples=4096)
@@ -49,6 +51,34 @@ def _is_softmax(function) -> bool:
     return getattr(function, "__name__", "") == "softmax"
 
 
+def _is_convolution(layer) -> bool:
+    return len(layer.kernel.shape) > 2
+
+
+def _patches(layer, inputs):
+    """The input patch each output pixel of a convolution sees: ``(batch, pixels, kernel weights per filter)``.
+
+    Ordered like the kernel's leading axes (``kernel_size..., in_channels``), so a per-sample kernel
+    gradient is ``patches^T @ delta`` summed over pixels. A ``Conv1D`` is read as a one-row ``Conv2D``;
+    causal padding was already applied to ``inputs`` (see :func:`_forward`).
+    """
+    rank = len(layer.kernel.shape) - 2
+    if rank == 1:
+        inputs = inputs[:, None, :, :]
+    if rank not in (1, 2):
+        raise ModelError(f"Layer '{layer.name}': OBD saliency handles Conv1D and Conv2D kernels only.")
+    spatial = lambda values: [1, *([1] if rank == 1 else []), *values, 1]  # noqa: E731
+    padding = "VALID" if layer.padding in ("valid", "causal") else "SAME"
+    patches = tf.image.extract_patches(
+        inputs,
+        sizes=spatial(layer.kernel_size),
+        strides=spatial(layer.strides),
+        rates=spatial(layer.dilation_rate),
+        padding=padding,
+    )
+    return tf.reshape(patches, [tf.shape(patches)[0], -1, patches.shape[-1]])
+
+
 def _forward(model, inputs, prunable: set[str]):
     """Run the chain of layers; return the inputs and pre-activations of prunable layers, and the logits."""
     activations, pre_activations = {}, {}
@@ -56,7 +86,19 @@ def _forward(model, inputs, prunable: set[str]):
     for layer in model.layers:
         if isinstance(layer, tf.keras.layers.InputLayer):
             continue
-        if layer.name in prunable:
+        if layer.name in prunable and _is_convolution(layer):
+            if layer.padding == "causal":
+                current = tf.pad(current, layer._compute_causal_padding(current))
+            activations[layer.name] = current
+            pre = layer.convolution_op(current, _effective_kernel(layer))
+            if getattr(layer, "use_bias", False) and layer.bias is not None:
+                pre = pre + layer.bias
+            pre_activations[layer.name] = pre
+            if _is_softmax(layer.activation):
+                logits, current = pre, tf.nn.softmax(pre)
+            else:
+                current = layer.activation(pre)
+        elif layer.name in prunable:
             activations[layer.name] = current
             pre = tf.matmul(current, _effective_kernel(layer))
             if getattr(layer, "use_bias", False) and layer.bias is not None:
@@ -81,7 +123,7 @@ def _forward(model, inputs, prunable: set[str]):
 def diagonal_hessian(
     model, x, *, batch_size: int = 1024, max_samples: int | None = 8192, seed: int = 0
 ) -> dict[str, np.ndarray]:
-    """Gauss-Newton diagonal of the mean cross-entropy, per kernel of every Dense / QDense layer.
+    """Gauss-Newton diagonal of the mean cross-entropy, per kernel of every Dense / QDense / convolution layer.
 
     The labels are not needed: the Gauss-Newton matrix of a softmax cross-entropy depends only on
     the model's own probabilities.
@@ -101,6 +143,9 @@ def diagonal_hessian(
         x = x[np.random.default_rng(seed).choice(len(x), max_samples, replace=False)]
     layers = prunable_layers(model)
     names = {layer.name for layer in layers}
+    convolutions = {layer.name: layer for layer in layers if _is_convolution(layer)}
+    if convolutions:
+        batch_size = min(batch_size, 128)  # the per-sample patch products grow with the image
     sums = {layer.name: np.zeros(layer.kernel.shape, dtype=np.float64) for layer in layers}
     for start in range(0, len(x), batch_size):
         batch = tf.constant(x[start : start + batch_size])
@@ -116,6 +161,14 @@ def diagonal_hessian(
             )
             for name, delta in zip(sums, deltas, strict=True):
                 if delta is None:
+                    continue
+                if name in convolutions:
+                    # a filter is shared by every pixel: sum the pixels' products per sample, then square
+                    patches = _patches(convolutions[name], activations[name])
+                    delta = tf.reshape(delta, [tf.shape(delta)[0], -1, delta.shape[-1]])
+                    per_sample = tf.einsum("npk,npc->nkc", patches, delta)
+                    squared = tf.reduce_sum(tf.square(per_sample), axis=0)
+                    sums[name] += tf.reshape(squared, sums[name].shape).numpy()
                     continue
                 squared_inputs = tf.square(activations[name])
                 sums[name] += tf.matmul(squared_inputs, tf.square(delta), transpose_a=True).numpy()

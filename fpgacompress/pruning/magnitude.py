@@ -22,14 +22,20 @@ __all__ = ["next_mask", "layer_targets", "removable"]
 
 
 def removable(kernel: np.ndarray, kept: np.ndarray) -> np.ndarray:
-    """Kept weights that may be cut: all but the largest kept weight of each output column."""
+    """Kept weights that may be cut: all but the largest kept weight of each output column.
+
+    A convolution kernel (``kernel_size... x in_channels x filters``) is read as its matrix
+    ``(everything but filters) x filters``: every filter keeps its largest weight.
+    """
+    shape = kernel.shape
+    kernel, kept = kernel.reshape(-1, shape[-1]), kept.reshape(-1, shape[-1])
     magnitude = np.where(kept, np.abs(kernel), -1.0)
     candidates = kept.copy()
     columns_with_weights = kept.any(axis=0)
     strongest_row = np.argmax(magnitude, axis=0)
     columns = np.flatnonzero(columns_with_weights)
     candidates[strongest_row[columns], columns] = False
-    return candidates
+    return candidates.reshape(shape)
 
 
 def _room(name: str, kept: np.ndarray, candidates: np.ndarray, spec: PruneSpec) -> int:

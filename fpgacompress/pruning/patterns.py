@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from ..errors import ConfigError
 from .mask import PruningMask
 from .saliency import multiplier_groups
 from .spec import PruneSpec
@@ -28,6 +29,13 @@ def next_pattern_mask(
     scores: dict[str, np.ndarray], mask: PruningMask, spec: PruneSpec, reuse_factor: int
 ) -> PruningMask:
     """The mask after one iteration that removes whole multiplier groups (the lowest scores first)."""
+    convolutions = [name for name, kept in mask.masks.items() if kept.ndim != 2]
+    if convolutions:
+        raise ConfigError(
+            f"Pattern pruning at reuse_factor={reuse_factor} groups the weights of one multiplier of a Dense "
+            f"layer; convolution kernels ({', '.join(convolutions)}) are not grouped yet. Prune convolutional "
+            "models at hardware.reuse_factor: 1 (unstructured zeros), or use AutoPruner to remove whole filters."
+        )
     total = mask.n_weights
     needed = mask.n_kept - int(round((1.0 - spec.target_sparsity) * total))
     budget = min(needed, max(1, round(spec.fraction_per_iteration * mask.n_kept)))

@@ -80,7 +80,7 @@ def wrapped_mask(model) -> PruningMask:
     for layer in model.layers:
         inner = getattr(layer, "layer", layer)
         kernel = getattr(inner, "kernel", None)
-        if kernel is None or len(kernel.shape) != 2:
+        if kernel is None or len(kernel.shape) < 2:
             continue
         pruning_vars = getattr(layer, "pruning_vars", ())
         kernel_mask = [mask for weight, mask, _ in pruning_vars if weight is kernel]

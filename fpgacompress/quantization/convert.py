@@ -1,5 +1,7 @@
 """From a float Keras MLP to a QKeras one: ``Dense`` -> ``QDense``, ReLU -> ``QActivation``.
 
+Convolutions become ``QConv1D`` / ``QConv2D`` the same way (spec layer types ``Conv1D`` / ``Conv2D``,
+see :mod:`~fpgacompress.quantization.convolution`); pooling and ``Flatten`` are copied.
 Batch norms and dropouts are kept as they are (fold a batch norm with ``build --ptq`` for
 bit-exact firmware); a ``Dense(activation='relu')`` becomes ``QDense`` + ``QActivation NAME_relu``.
 

@@ -10,6 +10,15 @@ precision ``fixed<16,6>``, i.e. 16 bits, because that is what the firmware would
 Ternary and binary weights need no multiplier (only additions and subtractions), so they count
 zero multiplications, while their BOPs still count their 2 or 1 bits.
 
+Convolutions (``Conv1D`` / ``Conv2D`` / ``QConv1D`` / ``QConv2D``) use the BOPs of the QKeras /
+hls4ml papers (Baskin et al. 2021, "UNIQ"; Hawks et al. 2021, "Ps and Qs", eq. 2), which also
+count the accumulation: per output pixel ``m n k^d [(1 - f_p) b_w b_a + b_a + b_w + log2(n k^d)]``
+with ``m`` filters, ``n`` input channels, ``k^d`` kernel positions and ``f_p`` the fraction of
+zero weights, times the number of output pixels. Their ``multiplications`` are the products per
+inference (nonzero weights x output pixels); the firmware reuses one multiplier per nonzero weight
+over the pixels. Dense rows keep the product-only count above, so Dense numbers stay comparable
+with earlier tables.
+
 Example:
     >>> report = quantization_report(qmodel)
     >>> report.total_bops, report.layers[0].sparsity
@@ -18,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -28,11 +38,23 @@ __all__ = ["LayerReport", "QuantizationReport", "quantization_report", "UNQUANTI
 
 UNQUANTIZED_BITS = 16  # hls4ml's default precision fixed<16,6> for anything without a quantizer
 _MULTIPLIER_FREE = ("ternary", "binary")
+# layers whose output values are input values: the bits in front of the next layer do not change
+_VALUE_PRESERVING = (
+    "Flatten",
+    "Reshape",
+    "Dropout",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
+)
 
 
 @dataclass(frozen=True)
 class LayerReport:
-    """The cost of one Dense / QDense layer."""
+    """The cost of one Dense / QDense or convolution layer (``output_pixels`` > 1 for a convolution)."""
 
     name: str
     weight_quantizer: str
@@ -43,6 +65,7 @@ class LayerReport:
     n_nonzero: int
     multiplications: int
     bops: int
+    output_pixels: int = 1
 
     @property
     def sparsity(self) -> float:
@@ -109,7 +132,7 @@ class QuantizationReport:
 
 
 def quantization_report(model, unquantized_bits: int = UNQUANTIZED_BITS) -> QuantizationReport:
-    """Bits, sparsity, multiplications and BOPs of every Dense / QDense layer of ``model``.
+    """Bits, sparsity, multiplications and BOPs of every Dense / QDense / convolution layer of ``model``.
 
     Works on float models too (everything counted at ``unquantized_bits``), so a float, a pruned
     and a quantized model can be compared in one table.
@@ -128,6 +151,9 @@ def quantization_report(model, unquantized_bits: int = UNQUANTIZED_BITS) -> Quan
             current_bits = _bits(quantizer, unquantized_bits)
             if not seen_first_layer:
                 input_quantizer = _describe(quantizer, unquantized_bits)
+        elif getattr(layer, "kernel", None) is not None and len(layer.kernel.shape) > 2:
+            layers.append(_convolution_report(layer, current_bits, unquantized_bits))
+            current_bits = unquantized_bits
         elif getattr(layer, "kernel", None) is not None and len(layer.kernel.shape) == 2:
             kernel_quantizer = getattr(layer, "kernel_quantizer_internal", None)
             kernel = quantized_kernel(layer)
@@ -148,10 +174,36 @@ def quantization_report(model, unquantized_bits: int = UNQUANTIZED_BITS) -> Quan
                 )
             )
             current_bits = unquantized_bits  # the accumulator, until the next quantizer
-        else:
+        elif type(layer).__name__ not in _VALUE_PRESERVING:
             current_bits = unquantized_bits  # a float activation
         seen_first_layer = True
     return QuantizationReport(input_quantizer=input_quantizer, layers=tuple(layers))
+
+
+def _convolution_report(layer, input_bits: int, unquantized_bits: int) -> LayerReport:
+    """A convolution's row: Hawks et al.'s BOPs per output pixel times the output pixels."""
+    kernel_quantizer = getattr(layer, "kernel_quantizer_internal", None)
+    kernel = quantized_kernel(layer)
+    weight_bits = _bits(kernel_quantizer, unquantized_bits)
+    n_nonzero = int(np.count_nonzero(kernel))
+    products_per_filter = int(np.prod(kernel.shape[:-1]))  # n k^d
+    pixels = int(np.prod(layer.output_shape[1:-1]))
+    bops_per_pixel = n_nonzero * weight_bits * input_bits + kernel.size * (
+        weight_bits + input_bits + math.log2(products_per_filter)
+    )
+    multiplier_free = type(kernel_quantizer).__name__ in _MULTIPLIER_FREE
+    return LayerReport(
+        name=layer.name,
+        weight_quantizer=_describe(kernel_quantizer, unquantized_bits),
+        weight_bits=weight_bits,
+        bias_bits=_bits(getattr(layer, "bias_quantizer_internal", None), unquantized_bits),
+        input_bits=input_bits,
+        n_weights=int(kernel.size),
+        n_nonzero=n_nonzero,
+        multiplications=0 if multiplier_free else n_nonzero * pixels,
+        bops=int(round(bops_per_pixel * pixels)),
+        output_pixels=pixels,
+    )
 
 
 def _bits(quantizer, unquantized_bits: int) -> int:

@@ -1,9 +1,9 @@
 """The quantization spec: per-layer fixed point, ternary or binary precision, hls4ml precedence.
 
-A spec says, for every ``Dense`` layer, how its kernel (``weight``) and ``bias`` are quantized,
-and for every ReLU how its output (``activation``) is quantized, plus the precision of the
-input. Settings come from ``default``, are overridden by ``layer_type`` (``Dense`` or
-``Activation``), which is overridden by ``layer_name`` — the precedence hls4ml uses — each
+A spec says, for every ``Dense``, ``Conv1D`` and ``Conv2D`` layer, how its kernel (``weight``) and
+``bias`` are quantized, and for every ReLU how its output (``activation``) is quantized, plus the
+precision of the input. Settings come from ``default``, are overridden by ``layer_type`` (``Dense``,
+``Conv1D``, ``Conv2D`` or ``Activation``, hls4ml's type names: ``Dense`` does not set convolutions), which is overridden by ``layer_name`` — the precedence hls4ml uses — each
 quantizer (weight, bias, activation) taken whole from the most specific place that sets it.
 
 ``integer`` counts the bits left of the binary point *excluding* the sign bit, as in QKeras
@@ -53,10 +53,13 @@ __all__ = [
     "load_spec",
     "save_spec",
     "LAYER_TYPES",
+    "WEIGHT_LAYER_TYPES",
     "max_integer_bits",
 ]
 
-LAYER_TYPES = ("Dense", "Activation")
+LAYER_TYPES = ("Dense", "Conv1D", "Conv2D", "Activation")
+WEIGHT_LAYER_TYPES = ("Dense", "Conv1D", "Conv2D")
+"""Layer types with a kernel and a bias (``weight`` / ``bias`` quantizers); hls4ml's per-type names."""
 _SATURATION_NOTE = "one fractional bit is kept, else hls4ml wraps instead of saturating"
 _AUTO_ALPHA_MESSAGE = (
     "alpha={value!r} is refused: its per-channel float scales are not representable in the firmware, "
@@ -234,7 +237,7 @@ class LayerPrecision:
     activation: ActivationQuantizer | None = None
 
     def describe(self) -> str:
-        if self.layer_type == "Dense":
+        if self.layer_type in WEIGHT_LAYER_TYPES:
             return f"weight {self.weight.describe()}, bias {self.bias.describe()}"
         return f"activation {self.activation.describe()}"
 
@@ -348,7 +351,7 @@ class QuantizationSpec(StrictConfig):
             def pick(field: str, levels=levels):
                 return next(getattr(level, field) for level in levels if level and getattr(level, field))
 
-            if kind == "Dense":
+            if kind in WEIGHT_LAYER_TYPES:
                 layers[name] = LayerPrecision(name, kind, weight=pick("weight"), bias=pick("bias"))
             else:
                 layers[name] = LayerPrecision(name, kind, activation=pick("activation"))
@@ -356,7 +359,7 @@ class QuantizationSpec(StrictConfig):
 
 
 def _check_fields_fit(layer_type: str, overrides: LayerQuantization, where: str) -> None:
-    if layer_type == "Dense" and overrides.activation is not None:
+    if layer_type in WEIGHT_LAYER_TYPES and overrides.activation is not None:
         raise ValueError(f"{where} has weights and a bias, not an activation; move 'activation' to its ReLU")
     if layer_type == "Activation" and (overrides.weight is not None or overrides.bias is not None):
         raise ValueError(f"{where} has no weights; set only 'activation' there")
