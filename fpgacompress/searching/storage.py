@@ -4,7 +4,9 @@ or any database URL (``postgresql://user@host/db``) that many machines share.
 Every worker sends a heartbeat while its trial runs; a trial whose worker went silent for three
 heartbeats (killed, machine lost) is marked failed and re-queued with the same parameters by
 Optuna's ``RetryHeartbeatStaleTrialCallback``. Completed trials are committed as they finish, so a dying
-worker never loses one.
+worker never loses one. Optuna never fails a running trial that has no heartbeat yet (a worker killed
+between creating the trial and its heartbeat thread's first write, a window of a sampler's whole
+suggestion for GP); :func:`fail_silent_trials` does, once it is older than the grace period.
 
 Example:
     >>> storage = open_storage(None, Path("runs/search"), heartbeat_seconds=30, max_retry=1)
@@ -31,10 +33,15 @@ __all__ = [
     "SPACE_ATTRIBUTE",
     "GRACE_HEARTBEATS",
     "quiet_optuna_warnings",
+    "fail_silent_trials",
+    "silent_grace_seconds",
 ]
 
 SPACE_ATTRIBUTE = "fpgacompress_search"
 GRACE_HEARTBEATS = 3
+# A trial's start time is written by its worker's clock; on a shared server the workers' clocks may
+# differ by this much, so a heartbeat-less trial from another machine is given that much longer.
+CLOCK_SKEW_SECONDS = 60
 
 
 class SearchError(FpgacompressError, ValueError):
@@ -115,6 +122,63 @@ def open_storage(url: str | None, run_dir: Path, *, heartbeat_seconds: int, max_
             f"Cannot open the study storage {redact(shown)}: {reason}. Check that the server is running and "
             "reachable, the database exists and the user may write to it (or omit --storage for a local file)."
         ) from None
+
+
+def silent_grace_seconds(storage) -> float:
+    """How old a running trial without any heartbeat must be before it counts as dead.
+
+    The default SQLite file is shared by processes of one machine (one clock); a server may be
+    shared by machines whose clocks differ a little.
+    """
+    grace = float(storage.grace_period or 2 * storage.heartbeat_interval)
+    return grace if str(storage.engine.url).startswith("sqlite") else grace + CLOCK_SKEW_SECONDS
+
+
+def fail_silent_trials(study, storage) -> list[int]:
+    """Fail (and re-queue, like a stale trial) every running trial that never sent a heartbeat
+    and started more than :func:`silent_grace_seconds` ago; returns their numbers.
+
+    Optuna's ``fail_stale_trials`` skips such trials forever: they would stay RUNNING, count towards
+    the study's trials and make every later worker stop one trial short.
+    """
+    import datetime
+
+    import optuna
+    import sqlalchemy
+    from optuna.storages._rdb.models import TrialHeartbeatModel
+    from optuna.trial import TrialState
+
+    oldest = datetime.datetime.now() - datetime.timedelta(seconds=silent_grace_seconds(storage))
+    running = [
+        trial
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if trial.datetime_start is not None and trial.datetime_start < oldest
+    ]
+    if not running:
+        return []
+    with storage.engine.connect() as connection:
+        beating = set(
+            connection.execute(
+                sqlalchemy.select(TrialHeartbeatModel.trial_id).where(
+                    TrialHeartbeatModel.trial_id.in_([trial._trial_id for trial in running])
+                )
+            ).scalars()
+        )
+    callback = storage.get_heartbeat_stale_trial_callback()
+    failed = []
+    for trial in running:
+        if trial._trial_id in beating:
+            continue  # Optuna's own stale check owns trials that have a heartbeat
+        try:
+            if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:  # another worker failed or finished it
+            continue
+        failed.append(trial.number)
+        if callback is not None:
+            with quiet_optuna_warnings():
+                callback(study, storage.get_trial(trial._trial_id))
+    return failed
 
 
 def load_or_create_study(storage, name: str, directions: list[str], sampler, fingerprint: dict):
