@@ -277,3 +277,23 @@ def test_batch_norm_scales_are_constant_products_counted_like_weights():
         ).totals.dsp
 
     assert dsp(wide) == 8 and dsp(shifts) == 0 and dsp(wide, binding="fabric") == 0
+
+
+def test_the_estimate_writes_only_what_it_reads_and_reads_the_same_design(monkeypatch):
+    """The estimate writes hls4ml's headers and weights only (not the HLS library, test bench and
+    archive): the design read back equals the one read from hls4ml's whole project."""
+    from fpgacompress.estimation import model_reader
+    from fpgacompress.models import build_mlp
+    from fpgacompress.quantization import QuantizationSpec, quantize
+
+    model = build_mlp("16-32-16-5", seed=0)
+    weights = model.get_weights()
+    rng = np.random.default_rng(0)
+    model.set_weights([w * (rng.random(w.shape) > 0.6) for w in weights])  # zeros the estimate sees
+    quantized = quantize(model, QuantizationSpec.uniform(6))
+    for candidate, settings in ((model, {"reuse_factor": 4, "strategy": "resource"}), (quantized, {})):
+        lean = estimate(candidate, board="serenity-ku15p", **settings)
+        with monkeypatch.context() as patch:
+            patch.setattr(model_reader, "_write_what_the_reader_reads", lambda hls_model: hls_model.write())
+            whole = estimate(candidate, board="serenity-ku15p", **settings)
+        assert lean == whole and lean.totals.lut > 0

@@ -71,6 +71,15 @@ def test_over_budget_architectures_are_never_trained(tmp_path, monkeypatch):
         assert int(row["architecture_lut"]) > allowed and "lut" in row["infeasible"]
         assert float(row["value"]) == pytest.approx(1 / 5)  # a guess's accuracy: nothing was learnt
         assert row["accuracy"] == ""
+        assert row["feasible"] == "False"
+    # The samplers learn the boundary from the constraints stored with each trial, by name.
+    import optuna
+
+    study = optuna.load_study(study_name="tiny-search", storage=f"sqlite:///{tmp_path / 'run' / 'study.db'}")
+    for trial in study.trials:
+        assert set(trial.constraints) == {"lut", "ff", "dsp", "bram_18k", "ii"}
+        outcome = trial.user_attrs["outcome"]
+        assert (trial.constraints["lut"] > 0) == (outcome.get("lut", outcome["architecture_lut"]) > allowed)
     for row in trained:
         assert int(row["architecture_lut"]) <= allowed
         assert float(row["value"]) == float(row["accuracy"]) and 0 < float(row["accuracy"]) <= 1
