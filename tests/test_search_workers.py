@@ -159,6 +159,7 @@ def _kill_one_worker_mid_trial_then_resume(tmp_path: Path, storage: str | None):
         killed = _wait(victim_running, 240, "the first worker to be mid-trial after a completed trial")
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait(timeout=30)
+        killed_at = time.monotonic()
         completed_before = {t.number: t.values for t in _trials(url) if t.state == TrialState.COMPLETE}
         survivor.wait(timeout=300)
         assert survivor.returncode == 0, (tmp_path / "survivor.log").read_text()[-2000:]
@@ -168,7 +169,9 @@ def _kill_one_worker_mid_trial_then_resume(tmp_path: Path, storage: str | None):
                 process.kill()
                 process.wait()
 
-    time.sleep(3.5)  # three missed heartbeats: the killed trial is stale
+    # Three missed heartbeats make the killed trial stale; one killed before its first heartbeat is
+    # failed once it is older than the grace period (twice that on a server: clocks may differ).
+    time.sleep(max(0.0, killed_at + 6.5 - time.monotonic()))
     result = search(recipe, run_dir, storage=storage)
     trials = _trials(url)
     by_number = {t.number: t for t in trials}

@@ -196,10 +196,12 @@ def _run_trials(recipe, run_dir, storage_url, study_name, worker_index, progress
     target = recipe.search.trials
     ran = 0
     while True:
-        with quiet_optuna_warnings():
-            optuna.storages.fail_stale_trials(study)
-        fail_silent_trials(study, storage)  # dead before their first heartbeat: not counted as running
         complete, running = _counts(study)
+        if running:  # other workers' trials, or dead workers': the dead ones must not count as running
+            with quiet_optuna_warnings():
+                optuna.storages.fail_stale_trials(study)
+            fail_silent_trials(study, storage)  # died before their first heartbeat
+            complete, running = _counts(study)
         if complete + running >= target:
             break
         with quiet_optuna_warnings(), warnings.catch_warnings():

@@ -40,9 +40,6 @@ __all__ = [
 
 SPACE_ATTRIBUTE = "fpgacompress_search"
 GRACE_HEARTBEATS = 3
-# A trial's start time is written by its worker's clock; on a shared server the workers' clocks may
-# differ by this much, so a heartbeat-less trial from another machine is given that much longer.
-CLOCK_SKEW_SECONDS = 60
 
 
 class SearchError(FpgacompressError, ValueError):
@@ -154,11 +151,13 @@ def _commit_without_waiting_for_the_disk(dbapi_connection, connection_record) ->
 def silent_grace_seconds(storage) -> float:
     """How old a running trial without any heartbeat must be before it counts as dead.
 
-    The default SQLite file is shared by processes of one machine (one clock); a server may be
-    shared by machines whose clocks differ a little.
+    A trial's start time is written by its worker's clock. The default SQLite file is shared by
+    processes of one machine (one clock): the grace period of three heartbeats. A server may be
+    shared by machines whose clocks differ a little: twice that (90 s of skew tolerated with the
+    default 30-s heartbeat).
     """
     grace = float(storage.grace_period or 2 * storage.heartbeat_interval)
-    return grace if str(storage.engine.url).startswith("sqlite") else grace + CLOCK_SKEW_SECONDS
+    return grace if str(storage.engine.url).startswith("sqlite") else 2 * grace
 
 
 def fail_silent_trials(study, storage) -> list[int]:
