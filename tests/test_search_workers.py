@@ -156,7 +156,11 @@ def _kill_one_worker_mid_trial_then_resume(tmp_path: Path, storage: str | None):
     try:
         _wait(lambda: _study_created(url), 120, "the study")
         survivor = _worker(recipe, run_dir, storage, tmp_path / "survivor.log")
-        killed = _wait(victim_running, 240, "the first worker to be mid-trial after a completed trial")
+        try:
+            killed = _wait(victim_running, 240, "the first worker to be mid-trial after a completed trial")
+        except AssertionError as error:
+            logs = {name: (tmp_path / f"{name}.log").read_text()[-1500:] for name in ("victim", "survivor")}
+            raise AssertionError(f"{error}; worker output: {logs}") from None
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait(timeout=30)
         killed_at = time.monotonic()
@@ -170,8 +174,8 @@ def _kill_one_worker_mid_trial_then_resume(tmp_path: Path, storage: str | None):
                 process.wait()
 
     # Three missed heartbeats make the killed trial stale; one killed before its first heartbeat is
-    # failed once it is older than the grace period (twice that on a server: clocks may differ).
-    time.sleep(max(0.0, killed_at + 6.5 - time.monotonic()))
+    # failed once it is older than twice the grace period (three times on a server: clocks may differ).
+    time.sleep(max(0.0, killed_at + 9.5 - time.monotonic()))
     result = search(recipe, run_dir, storage=storage)
     trials = _trials(url)
     by_number = {t.number: t for t in trials}

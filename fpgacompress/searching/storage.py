@@ -151,13 +151,14 @@ def _commit_without_waiting_for_the_disk(dbapi_connection, connection_record) ->
 def silent_grace_seconds(storage) -> float:
     """How old a running trial without any heartbeat must be before it counts as dead.
 
-    A trial's start time is written by its worker's clock. The default SQLite file is shared by
-    processes of one machine (one clock): the grace period of three heartbeats. A server may be
-    shared by machines whose clocks differ a little: twice that (90 s of skew tolerated with the
-    default 30-s heartbeat).
+    A trial's start is stamped when it is created, before its sampler's suggestion (seconds for GP)
+    and before its heartbeat thread's first write (late on a starved machine), and by its worker's
+    clock (machines sharing a server may differ a little): twice the grace period, six heartbeats,
+    on the default SQLite file; three times on a server (90 s of clock skew tolerated with the
+    default 30-s heartbeat). Keep the heartbeat well above the sampler's time per suggestion.
     """
     grace = float(storage.grace_period or 2 * storage.heartbeat_interval)
-    return grace if str(storage.engine.url).startswith("sqlite") else 2 * grace
+    return 2 * grace if str(storage.engine.url).startswith("sqlite") else 3 * grace
 
 
 def fail_silent_trials(study, storage) -> list[int]:
