@@ -207,14 +207,12 @@ def _run_trials(recipe, run_dir, storage_url, study_name, worker_index, progress
         with quiet_optuna_warnings(), warnings.catch_warnings():
             # CMA-ES ignores constraints (said once in the docs, not after every trial).
             warnings.filterwarnings("ignore", message="Constraints have been set, but CmaEsSampler")
-            try:
+            # Another worker may take this trial for dead (its heartbeat late on a starved machine),
+            # fail it and queue a retry: the retry runs it again, and this worker goes on.
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
                 study.optimize(
                     lambda trial: _run_trial_unless_terminated(trial, context), n_trials=1, gc_after_trial=False
                 )
-            except optuna.exceptions.UpdateFinishedTrialError:
-                # Another worker took this trial for dead (its heartbeat late on a starved machine),
-                # failed it and queued a retry: the retry runs it again; this worker goes on.
-                pass
         _fail_if_terminated()
         ran += 1
     return ran
