@@ -12,9 +12,15 @@
 4. Wall time of K = 1, 2, 4 local workers to the same number of real trials.
 5. Search overhead (sampling, estimates, bookkeeping) against training time, from the grid's trials
    and from the GP sampler's own time per suggestion.
+6. ``--phases overhead``: the overhead measured from the outside, at the benchmark's training size and at
+   a realistic one, side by side in one run: a fresh grid study per size, and for each trial after the
+   first the wall time from the previous trial's completion to its own (Optuna's timestamps: the
+   worker's whole loop, storage round trips, heartbeat, stale-trial checks, sampling, both estimates,
+   saving the model) minus its ``train_seconds`` (building, training, scoring the network).
 
 Usage (results in OUT/results.json and printed as Markdown; re-running resumes the grid):
     nice -n 10 python scripts/bench_search.py --out runs/bench_search
+    nice -n 10 python scripts/bench_search.py --out runs/bench_overhead --phases overhead
 """
 
 from __future__ import annotations
@@ -234,6 +240,76 @@ def overhead(rows: list[dict]) -> dict:
     }
 
 
+def measure_overhead(args, label: str, max_train: int, epochs: int) -> dict:
+    """Per-trial overhead of a fresh grid search at one training size, from Optuna's timestamps."""
+    import optuna
+
+    from fpgacompress.searching import search
+
+    sized = argparse.Namespace(**{**vars(args), "max_train": max_train, "epochs": epochs})
+    payload = recipe_payload(sized, "grid", args.overhead_trials)
+    payload["name"] = f"overhead-{label}"
+    payload["search"]["save_models"] = True
+    out = Path(args.out) / f"overhead_{label}"
+    recipe = write_recipe(Path(args.out) / f"overhead_{label}.yaml", payload)
+    start = time.perf_counter()
+    search(recipe, out)
+    wall = time.perf_counter() - start
+    study = optuna.load_study(study_name=payload["name"], storage=f"sqlite:///{out.resolve() / 'study.db'}")
+    trials = sorted(
+        (t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE), key=lambda t: t.number
+    )
+    per_trial = []
+    for previous, trial in zip(trials[:-1], trials[1:], strict=True):  # the first also pays warm-up
+        loop = (trial.datetime_complete - previous.datetime_complete).total_seconds()
+        outcome = trial.user_attrs["outcome"]
+        train = outcome["train_seconds"]
+        per_trial.append(
+            {
+                "number": trial.number,
+                "loop_seconds": loop,
+                "train_seconds": train,
+                "overhead_seconds": loop - train,
+                "inside_objective_seconds": outcome["overhead_seconds"],
+                "estimate_seconds": outcome["estimate_seconds"],
+                "sample_seconds": outcome["sample_seconds"],
+            }
+        )
+    loops = sum(row["loop_seconds"] for row in per_trial)
+    train = sum(row["train_seconds"] for row in per_trial)
+    ratios = [row["overhead_seconds"] / row["train_seconds"] for row in per_trial]
+    return {
+        "label": label,
+        "max_train": max_train,
+        "epochs": epochs,
+        "trials_measured": len(per_trial),
+        "median_train_seconds": statistics.median(row["train_seconds"] for row in per_trial),
+        "median_overhead_seconds": statistics.median(row["overhead_seconds"] for row in per_trial),
+        "median_estimate_seconds": statistics.median(row["estimate_seconds"] for row in per_trial),
+        "median_sample_seconds": statistics.median(row["sample_seconds"] for row in per_trial),
+        "overhead_fraction_total": (loops - train) / train,
+        "overhead_fraction_median": statistics.median(ratios),
+        "overhead_fraction_max": max(ratios),
+        "once_per_call_seconds": wall - loops,  # data, study, budget check, first trial, outputs
+        "per_trial": per_trial,
+    }
+
+
+def run_overhead(args) -> dict:
+    sizes = [
+        ("benchmark", args.max_train, args.epochs),
+        ("realistic", args.realistic_max_train, args.realistic_epochs),
+    ]
+    results = {}
+    for label, max_train, epochs in sizes:
+        if label not in args.overhead_sizes.split(","):
+            continue
+        results[label] = measure_overhead(args, label, max_train, epochs)
+        summary = {key: value for key, value in results[label].items() if key != "per_trial"}
+        print(json.dumps(summary, indent=2))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs/bench_search")
@@ -243,12 +319,22 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget-trials", type=int, default=30)
     parser.add_argument("--worker-trials", type=int, default=8)
+    parser.add_argument("--overhead-trials", type=int, default=8)
+    parser.add_argument("--overhead-sizes", default="benchmark,realistic")
+    parser.add_argument("--realistic-max-train", type=int, default=40_000)
+    parser.add_argument("--realistic-epochs", type=int, default=5)
     parser.add_argument("--phases", default="grid,samplers,budgets,workers")
     args = parser.parse_args()
     phases = args.phases.split(",")
     results_path = Path(args.out) / "results.json"
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
     results["settings"] = vars(args)
+    if "overhead" in phases:
+        results.setdefault("overhead_measured", {}).update(run_overhead(args))
+    if not {"grid", "samplers", "budgets"} & set(phases):
+        results_path.parent.mkdir(parents=True, exist_ok=True)
+        results_path.write_text(json.dumps(results, indent=2))
+        return
     rows = run_grid(args)
     table = lookup_table(rows)
     results["overhead"] = overhead(rows)

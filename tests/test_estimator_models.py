@@ -355,3 +355,20 @@ def test_io_stream_resource_layer_starts_again_only_when_done():
     row_stream = estimate_design(DesignSpec((stream,), hls_tool="vivado-2019.2")).layers[0]
     assert row_parallel.ii == 8
     assert row_stream.ii == row_stream.latency_cycles > 8
+def test_the_estimate_writes_only_what_it_reads_and_reads_the_same_design(monkeypatch):
+    """The estimate writes hls4ml's headers and weights only (not the HLS library, test bench and
+    archive): the design read back equals the one read from hls4ml's whole project."""
+    from fpgacompress.estimation import model_reader
+    from fpgacompress.models import build_mlp
+    from fpgacompress.quantization import QuantizationSpec, quantize
+    model = build_mlp("16-32-16-5", seed=0)
+    weights = model.get_weights()
+    rng = np.random.default_rng(0)
+    model.set_weights([w * (rng.random(w.shape) > 0.6) for w in weights])  # zeros the estimate sees
+    quantized = quantize(model, QuantizationSpec.uniform(6))
+    for candidate, settings in ((model, {"reuse_factor": 4, "strategy": "resource"}), (quantized, {})):
+        lean = estimate(candidate, board="serenity-ku15p", **settings)
+        with monkeypatch.context() as patch:
+            patch.setattr(model_reader, "_write_what_the_reader_reads", lambda hls_model: hls_model.write())
+            whole = estimate(candidate, board="serenity-ku15p", **settings)
+        assert lean == whole and lean.totals.lut > 0

@@ -71,6 +71,15 @@ def test_over_budget_architectures_are_never_trained(tmp_path, monkeypatch):
         assert int(row["architecture_lut"]) > allowed and "lut" in row["infeasible"]
         assert float(row["value"]) == pytest.approx(1 / 5)  # a guess's accuracy: nothing was learnt
         assert row["accuracy"] == ""
+        assert row["feasible"] == "False"
+    # The samplers learn the boundary from the constraints stored with each trial, by name.
+    import optuna
+
+    study = optuna.load_study(study_name="tiny-search", storage=f"sqlite:///{tmp_path / 'run' / 'study.db'}")
+    for trial in study.trials:
+        assert set(trial.constraints) == {"lut", "ff", "dsp", "bram_18k", "ii"}
+        outcome = trial.user_attrs["outcome"]
+        assert (trial.constraints["lut"] > 0) == (outcome.get("lut", outcome["architecture_lut"]) > allowed)
     for row in trained:
         assert int(row["architecture_lut"]) <= allowed
         assert float(row["value"]) == float(row["accuracy"]) and 0 < float(row["accuracy"]) <= 1
@@ -250,3 +259,40 @@ def test_then_run_builds_the_best_trial_with_the_whole_chain(tmp_path):
     assert chain.stages["train"].results["topology"] == read_rows(tmp_path / "run")[result.best_number]["topology"]
     assert (tmp_path / "run" / "run" / "build" / "hls_project").is_dir()
     assert chain.report["fits"] is True and chain.stages["report"].results["totals"]["lut"] > 0
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used")
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_a_trial_whose_worker_died_before_its_first_heartbeat_is_failed_and_retried(tmp_path):
+    """Optuna's stale check skips a running trial without a heartbeat row; left RUNNING it would count
+    towards the study's trials forever and every later worker would stop one trial short."""
+    import datetime
+
+    import optuna
+    from optuna.distributions import IntDistribution
+    from optuna.trial import FrozenTrial, TrialState
+
+    from fpgacompress.searching.storage import fail_silent_trials, open_storage
+
+    storage = open_storage(None, tmp_path, heartbeat_seconds=1, max_retry=1)
+    study = optuna.create_study(study_name="silent", storage=storage)
+    started = datetime.datetime.now() - datetime.timedelta(seconds=10)
+    study.add_trial(
+        FrozenTrial(
+            number=0, trial_id=0, state=TrialState.RUNNING, value=None, values=None,
+            datetime_start=started, datetime_complete=None, params={"width": 7},
+            distributions={"width": IntDistribution(4, 16)}, user_attrs={}, system_attrs={},
+            intermediate_values={},
+        )
+    )
+    just_started = study.ask()  # no heartbeat yet either, but within the grace period: alive
+    optuna.storages.fail_stale_trials(study)
+    assert study.trials[0].state == TrialState.RUNNING  # Optuna alone leaves it running
+
+    assert fail_silent_trials(study, storage) == [0]
+    trials = study.get_trials(deepcopy=False)
+    assert trials[0].state == TrialState.FAIL
+    assert trials[just_started.number].state == TrialState.RUNNING
+    retry = [trial for trial in trials if trial.system_attrs.get("failed_trial") == 0]
+    assert len(retry) == 1 and retry[0].state == TrialState.WAITING and retry[0].params == {"width": 7}
+    assert fail_silent_trials(study, storage) == []  # once only

@@ -2,10 +2,12 @@
 
 ``report MODEL.h5`` and ``report PROJECT`` must describe the same hardware. So a model is turned
 into the project ``build`` would write (the same :func:`~fpgacompress.firmware.hls_config.hls4ml_config`,
-the same hls4ml conversion, into a temporary folder, without the test bench) and read back with
+the same hls4ml conversion and hls4ml's own writer, into a temporary folder) and read back with
 :func:`~.project_reader.read_hls_project`: types, accumulators, reuse factors and weights are
-the firmware's, whichever path the user took. It costs an hls4ml conversion (about a second);
-a model hls4ml cannot convert falls back to :func:`~.keras_reader.read_keras_model`.
+the firmware's, whichever path the user took. Only the files the reader reads are written
+(``defines.h``, ``parameters.h``, ``weights/``), not the HLS library, test bench, scripts and
+archive: a search estimates every trial twice. A model hls4ml cannot convert falls back to
+:func:`~.keras_reader.read_keras_model`.
 
 Example:
     >>> design = read_model_as_built(model, reuse_factor=2, board="serenity-vu9p")
@@ -82,7 +84,7 @@ def read_model_as_built(
                     io_type=config.io_type,
                     hls_config=hls_config,
                 )
-                hls_model.write()
+                _write_what_the_reader_reads(hls_model)
         except FpgacompressError:
             raise
         except Exception as error:  # hls4ml raises bare Exception / RuntimeError / AssertionError
@@ -94,6 +96,24 @@ def read_model_as_built(
             multiplier_binding=multiplier_binding,
             part=board_object.part,
         )
+
+
+def _write_what_the_reader_reads(hls_model) -> None:
+    """hls4ml's ``write()`` reduced to the headers and weights :func:`read_hls_project` reads.
+
+    The backend's writer flow first runs the passes it requires (no-ops once converted), exactly as
+    ``write()`` does; then the same writer methods write the same files.
+    """
+    from hls4ml.model.flow import get_flow
+
+    backend = hls_model.config.backend
+    for required in get_flow(backend.get_writer_flow()).requires:
+        hls_model.apply_flow(required)
+    writer = backend.writer
+    writer.write_project_dir(hls_model)
+    writer.write_weights(hls_model)
+    writer.write_defines(hls_model)
+    writer.write_parameters(hls_model)
 
 
 class _ConversionFailed(Exception):

@@ -27,7 +27,14 @@ from pathlib import Path
 from ..errors import ConfigError
 from .budget import constraint_values, describe_excess, is_feasible
 from .space import grid_values, smallest_settings
-from .storage import SearchError, load_or_create_study, open_storage, quiet_optuna_warnings, redact
+from .storage import (
+    SearchError,
+    fail_silent_trials,
+    load_or_create_study,
+    open_storage,
+    quiet_optuna_warnings,
+    redact,
+)
 
 __all__ = ["SearchResult", "search", "run_worker", "study_fingerprint"]
 
@@ -113,7 +120,7 @@ def _open_study(recipe, run_dir: Path, storage_url: str | None, study_name: str,
     existing = len(study.get_trials(deepcopy=False))
     if existing:  # a resumed study must not replay the first run's random draws
         study.sampler = sampler_with_seed(existing)
-    return study
+    return study, storage
 
 
 def _fixed_settings(recipe):
@@ -185,21 +192,27 @@ def _run_trials(recipe, run_dir, storage_url, study_name, worker_index, progress
 
     data, standardizer = prepare_data(recipe.data)
     context = TrialContext.from_recipe(recipe, data, standardizer, run_dir, progress=progress)
-    study = _open_study(recipe, run_dir, storage_url, study_name, worker_index)
-    with quiet_optuna_warnings():
-        optuna.storages.fail_stale_trials(study)
+    study, storage = _open_study(recipe, run_dir, storage_url, study_name, worker_index)
     target = recipe.search.trials
     ran = 0
     while True:
         complete, running = _counts(study)
+        if running:  # other workers' trials, or dead workers': the dead ones must not count as running
+            with quiet_optuna_warnings():
+                optuna.storages.fail_stale_trials(study)
+            fail_silent_trials(study, storage)  # died before their first heartbeat
+            complete, running = _counts(study)
         if complete + running >= target:
             break
         with quiet_optuna_warnings(), warnings.catch_warnings():
             # CMA-ES ignores constraints (said once in the docs, not after every trial).
             warnings.filterwarnings("ignore", message="Constraints have been set, but CmaEsSampler")
-            study.optimize(
-                lambda trial: _run_trial_unless_terminated(trial, context), n_trials=1, gc_after_trial=False
-            )
+            # Another worker may take this trial for dead (its heartbeat late on a starved machine),
+            # fail it and queue a retry: the retry runs it again, and this worker goes on.
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+                study.optimize(
+                    lambda trial: _run_trial_unless_terminated(trial, context), n_trials=1, gc_after_trial=False
+                )
         _fail_if_terminated()
         ran += 1
     return ran
@@ -314,7 +327,7 @@ def search(
 
     data, standardizer = prepare_data(recipe.data)
     check_budget_reachable(recipe, data, standardizer, run_dir)
-    study = _open_study(recipe, run_dir, storage_url, name)  # refuses a clashing study before any training
+    study, _ = _open_study(recipe, run_dir, storage_url, name)  # refuses a clashing study before any training
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "recipe.json").write_text(json.dumps(recipe.model_dump(mode="json"), indent=2))
     _requeue_failed(study, recipe.search.max_retry)
@@ -329,7 +342,7 @@ def search(
     else:
         _run_local_workers(recipe, run_dir, storage_url, name, workers)
     say(f"[search] workers done in {time.perf_counter() - start:.0f} s")
-    study = _open_study(recipe, run_dir, storage_url, name)
+    study, _ = _open_study(recipe, run_dir, storage_url, name)
     outputs = write_outputs(study, recipe, run_dir, data, standardizer, shown_storage)
     result = SearchResult(
         run_dir=run_dir,

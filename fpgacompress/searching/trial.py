@@ -314,6 +314,18 @@ def trial_outcome(trial) -> dict:
     return dict(trial.user_attrs.get(OUTCOME_ATTRIBUTE, {}))
 
 
+def _record_constraints(trial, constraints: dict[str, float]) -> None:
+    """What ``trial.set_constraint`` stores, one write per constraint instead of a read and a write.
+
+    ``set_constraint`` first reads all the trial's system attributes to refuse a second value for a
+    key; a trial here sets each key once, and the reads were a third of a trial's storage time.
+    """
+    from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
+
+    for key, value in constraints.items():
+        trial.storage.set_trial_system_attr(trial._trial_id, f"{_CONSTRAINTS_KEY}:{key}", float(value))
+
+
 def run_trial(trial, context: TrialContext):
     """The Optuna objective: settings from ``trial``, outcome into its attributes and constraints.
 
@@ -328,8 +340,7 @@ def run_trial(trial, context: TrialContext):
     outcome = evaluate_settings(settings, context)
     if outcome.model is not None and context.spec.save_models:
         save_trial_model(outcome, context, trial.number)
-    for key, value in outcome.constraints.items():
-        trial.set_constraint(key, value)
+    _record_constraints(trial, outcome.constraints)
     attributes = {**outcome.attributes, "sample_seconds": sample_seconds, "worker_host": os.uname().nodename}
     attributes["overhead_seconds"] = time.perf_counter() - started - attributes["train_seconds"]
     trial.set_user_attr(OUTCOME_ATTRIBUTE, attributes)
