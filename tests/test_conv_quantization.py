@@ -86,7 +86,7 @@ def test_conv1d_quantizes_to_qconv1d_and_binary_on_pruned_kernels_is_refused():
     first = tf.keras.Model(
         inputs, tf.keras.layers.Conv2D(2, 3, data_format="channels_first", name="conv")(inputs)
     )
-    with pytest.raises(ModelError, match="Layer 'conv' is channels_first"):
+    with pytest.raises(ModelError, match="Layer 'conv' uses data_format='channels_first'"):
         quantize(first, QuantizationSpec.uniform(6))
     with pytest.raises(ConfigError, match="unknown layer type 'Conv3D'"):
         QuantizationSpec.parse({"layer_type": {"Conv3D": {"weight": {"bits": 4}}}})
