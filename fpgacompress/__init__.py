@@ -23,10 +23,6 @@ The chain, each stage usable alone from a trigger script:
 
 Importing this package does not import TensorFlow: the public names below are resolved on first
 use, so ``fpgacompress --help`` stays fast.
-
-Example:
-    >>> import fpgacompress as fc
-    >>> result = fc.run("scripts/jet_trigger_vu13p.yaml", "runs/jet_trigger")
 """
 
 from __future__ import annotations

@@ -11,10 +11,6 @@ architecture with its weights ``.h5`` (``MODEL.json --weights W.h5``, or the sib
 
 A model file ``NAME.h5`` may carry its input standardization beside it as
 ``NAME.preprocessing.json``: the firmware must see inputs scaled exactly as in training.
-
-Example:
-    >>> save_model(model, "run/model.h5", standardizer=scaler)
-    >>> model = load_model("run/model.h5"); scaler = load_standardizer("run/model.h5")
 """
 
 from __future__ import annotations

@@ -3,9 +3,6 @@
 ``"16-64-32-32-5"`` gives ``fc1 -> relu1 -> fc2 -> relu2 -> fc3 -> relu3 -> output -> softmax``:
 Dense and activation are separate layers, so later stages can quantize each on its own
 (``QDense`` / ``QActivation``) and hls4ml sees the logits before the softmax.
-
-Example:
-    >>> model = build_mlp("16-64-32-32-5", regularizer=L1(1e-4))
 """
 
 from __future__ import annotations

@@ -6,10 +6,6 @@ may not be, hold or contain any input, nor be the current directory or one above
 on ``--out`` so a second process writing there is refused, then the work in a hidden sibling
 directory, which replaces ``--out`` only once it is complete. An error or an interruption (Ctrl-C,
 SIGTERM) removes the hidden directory and leaves an existing ``--out`` untouched.
-
-Example:
-    >>> with staged_output(Path("runs/prune"), force=True, inputs=[model_path]) as staging:
-    ...     save_everything(staging)          # runs/prune is replaced only now
 """
 
 from __future__ import annotations

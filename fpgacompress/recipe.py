@@ -4,11 +4,6 @@ Sections: ``data``, ``model``, ``regularization``, ``training`` (always), then t
 ``autoprune``, ``sparsify``, ``pruning``, ``quantization`` and ``build`` (+ ``csim``). A section left out
 skips its stage. ``search`` is read only by ``fpgacompress search`` (the other sections are its fixed
 settings). Unknown keys and wrong types are errors naming their dotted path (``pruning.target_sparsity``).
-
-Example:
-    >>> recipe = load_recipe("scripts/jet_trigger_vu13p.yaml")
-    >>> recipe.build.board, recipe.pruning.target_sparsity
-    ('serenity-vu13p', 0.7)
 """
 
 from __future__ import annotations

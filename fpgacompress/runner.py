@@ -9,11 +9,6 @@ C-simulation and the resource report. Every stage is optional except training.
 Each stage lives in its own directory of the run directory and is skipped when its settings and
 everything upstream are unchanged (:mod:`fpgacompress.stage_cache`): editing the ``build`` section
 re-runs build, csim and report, never training. Ctrl-C loses only the stage in flight.
-
-Example:
-    >>> result = run("scripts/jet_trigger_vu13p.yaml", "runs/jet_trigger")
-    >>> result.csim["bit_exact"], result.report["fits"]
-    (True, True)
 """
 
 from __future__ import annotations

@@ -3,12 +3,6 @@
 The run directory holds what a reviewer needs: ``model.h5`` (+ its input standardization),
 ``history.json``, ``metrics.json`` (test accuracy and per-class ROC AUC), ``weights.png`` (the
 weight distribution per layer) and ``history.png``.
-
-Example:
-    >>> data, scaler = load_jets().standardized()
-    >>> model = build_mlp("16-64-32-32-5", regularizer=L1(1e-4))
-    >>> result = train(model, data, TrainingConfig(epochs=30), run_dir="runs/l1", standardizer=scaler)
-    >>> print(result.metrics)
 """
 
 from __future__ import annotations

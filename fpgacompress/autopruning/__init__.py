@@ -16,11 +16,6 @@ Modules:
 * ``plots``    — accuracy vs nodes kept, accuracy vs features kept
 
 Names resolve lazily, so importing this package (e.g. for the spec) does not import TensorFlow.
-
-Example:
-    >>> from fpgacompress.autopruning import AutoPruneSpec, autoprune
-    >>> result = autoprune(model, data, AutoPruneSpec(keep=0.5, keep_features=8), standardizer=scaler)
-    >>> result.reduced_model.summary()
 """
 
 from __future__ import annotations

@@ -15,11 +15,6 @@ For each hidden layer the surviving nodes are those whose hard gate is nonzero. 
 
 The result contains no custom layer, so hls4ml converts it directly, and it reproduces the masked
 model's outputs to float rounding.
-
-Example:
-    >>> reduced = reduce_network(masked)
-    >>> reduced.kept_nodes["fc1"], reduced.kept_inputs
-    >>> reduced.model.summary()   # 16-64-32-32-5 masked to 8-32-16-16-5
 """
 
 from __future__ import annotations

@@ -19,11 +19,6 @@ reduced tensor still holds and the gate each one was multiplied by:
   (``position * channels + channel``), so the Dense head loses the rows of the removed filters.
 
 The reduced model reproduces the hard-masked model's outputs to float rounding.
-
-Example:
-    >>> masked = insert_filter_masks(model, {"conv1": 6, "conv2": 4})
-    >>> reduced = reduce_filter_network(masked)      # after training and hardening the masks
-    >>> reduced.kept_nodes["conv1"]
 """
 
 from __future__ import annotations

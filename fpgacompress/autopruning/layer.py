@@ -11,11 +11,6 @@ exactly 0. A hard mask has exactly ``keep_count`` nonzero gates, which the expor
 
 Placed after a hidden layer's activation it removes neurons; placed right after the input it
 selects input features.
-
-Example:
-    >>> mask = NodeMask(keep_count=32, name="fc1_node_mask")
-    >>> outputs = mask(tf.keras.layers.Activation("relu")(x))
-    >>> mask.harden(); mask.kept_indices()
 """
 
 from __future__ import annotations

@@ -5,11 +5,6 @@ model of the same shape): ``input -> [Dense -> activation(s) -> NodeMask?]* -> D
 A *block* is one Dense layer with the element-wise activation layers that follow it and, in a
 masked model, the :class:`~fpgacompress.autopruning.layer.NodeMask` after them. Quantized layers
 (QDense) are refused: node-prune the float model, then quantize the reduced one.
-
-Example:
-    >>> masked = insert_node_masks(model, keep_counts={"fc1": 32, "fc2": 16}, keep_features=8)
-    >>> [layer.name for layer in masked.layers][:3]
-    ['input', 'input_feature_mask', 'fc1']
 """
 
 from __future__ import annotations

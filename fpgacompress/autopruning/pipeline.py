@@ -3,13 +3,6 @@
 This is the AutoPruner stage as one ordinary function: the user states how many nodes (and input
 features) remain, training finds which ones, and the surviving layout is exported as a plain,
 smaller Keras model with its data pipeline (selected features, their standardization) to match.
-
-Example:
-    >>> data, scaler = load_jets().standardized()
-    >>> model = build_mlp("16-64-32-32-5")
-    >>> result = autoprune(model, data, AutoPruneSpec(keep=0.5, keep_features=8),
-    ...                    training=TrainingConfig(epochs=30), standardizer=scaler, run_dir="runs/ap")
-    >>> result.topology, result.kept_features, result.metrics_retrained.accuracy
 """
 
 from __future__ import annotations

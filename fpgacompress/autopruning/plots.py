@@ -2,10 +2,6 @@
 
 Each takes one or more named series of ``(x, accuracy)`` points, so AutoPruner (+ retraining) and
 the same reduced topology trained from scratch are drawn side by side.
-
-Example:
-    >>> plot_accuracy_vs_nodes_kept({"AutoPruner + fine-tune": [(1.0, 0.68), (0.5, 0.677)],
-    ...                              "from scratch": [(1.0, 0.68), (0.5, 0.674)]}, "nodes.png")
 """
 
 from __future__ import annotations

@@ -4,10 +4,6 @@ Epochs ``0 .. soft_epochs-1`` set every :class:`~fpgacompress.autopruning.layer.
 sharpness on a geometric ramp from ``initial_sharpness`` to ``final_sharpness``; at the start of
 epoch ``soft_epochs`` (or at the end of training, whichever comes first) the masks are hardened,
 so the remaining epochs adapt the weights to exactly k open nodes per layer.
-
-Example:
-    >>> schedule = TopKAnnealing(soft_epochs=20, initial_sharpness=1.0, final_sharpness=50.0)
-    >>> model.fit(x, y, epochs=25, callbacks=[schedule])
 """
 
 from __future__ import annotations

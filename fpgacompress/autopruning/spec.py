@@ -37,9 +37,6 @@ class AutoPruneSpec(StrictConfig):
     gates are frozen and ``hard_epochs`` more epochs adapt the weights to the hard mask. The
     exported reduced model is then optionally retrained: ``fine_tune`` from its own weights,
     ``scratch`` from a fresh initialization of the same reduced topology, ``none`` not at all.
-
-    Example:
-        >>> AutoPruneSpec(keep=0.25, keep_features=12, soft_epochs=20, hard_epochs=5)
     """
 
     keep: KeepValue | dict[str, KeepValue] = 0.5

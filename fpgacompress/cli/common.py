@@ -44,11 +44,6 @@ def preprocessing_file(choice: str | None) -> Path | None:
 
 def run_directory_options(default_out: str):
     """``--max-train``, ``--out``, ``--force`` and ``--progress``: shared by the commands that train.
-
-    Example:
-        >>> @app.command()
-        ... @run_directory_options("runs/prune")
-        ... def prune(max_train, out, force, progress, ...): ...
     """
     options = [
         click.option("--max-train", type=int, help="Use at most this many training jets."),

@@ -8,10 +8,6 @@ Modules: :mod:`.fixed_point` (ap_fixed types, CSD digits), :mod:`.layers` (input
 :mod:`.coefficients` (calibrated numbers), :mod:`.estimator` (``estimate``), :mod:`.report`
 (``LayerResources``, ``ResourceReport`` with error bands and II / latency verdict), :mod:`.render`
 (table, JSON, Markdown, PNG).
-
-Example:
-    >>> from fpgacompress.estimation import estimate
-    >>> print(estimate("build/jet_tagger_hls", board="serenity-vu9p").verdict)
 """
 
 from .estimator import estimate, estimate_design

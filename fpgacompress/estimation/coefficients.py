@@ -5,11 +5,6 @@ They live in ``fpgacompress/resources/estimator_coefficients.json``, written by
 linear model ``sum(coefficient[feature] * feature)`` over physically meaningful features
 (adder bits, element bits, adder-tree levels per ns...), one set per HLS tool because Vivado HLS
 and Vitis HLS schedule and register differently.
-
-Example:
-    >>> coefficients = load_coefficients()
-    >>> coefficients.tools["vitis-2021"]["dense_lut"]["accumulate_bits"] > 0
-    True
 """
 
 from __future__ import annotations

@@ -5,11 +5,6 @@ activation (ReLU, batch-norm scale, sigmoid...) it is still a constant, and the 
 products on it are constants too: HLS folds them into the bias and builds no multiplier or adder
 for them. So before counting hardware, the weights on constant inputs are zeroed; the counting
 rules (:mod:`.hardware_model`) then drop those products like any pruned weight.
-
-Example:
-    >>> folded = fold_constants(design)
-    >>> constant_inputs(folded)["fc2"]
-    3
 """
 
 from __future__ import annotations

@@ -3,11 +3,6 @@
 The estimator counts hardware from the firmware (see :mod:`.hardware_model`) and applies the
 calibrated coefficients (see :mod:`.coefficients`). :func:`layer_features` is the one place that
 defines the features, used both to predict and by ``scripts/calibrate_estimator.py`` to fit.
-
-Example:
-    >>> report = estimate("build/jet_tagger_hls", board="serenity-vu9p")
-    >>> [(layer.name, layer.dsp) for layer in report.layers][:2]
-    [('fc1', 212), ('relu1', 0)]
 """
 
 from __future__ import annotations
@@ -296,10 +291,6 @@ def _uncertainty(coefficients: EstimatorCoefficients, era: str) -> dict | None:
 
 def with_budgets(report: ResourceReport, *, tmux: int | None = None, latency_budget_ns: float | None = None):
     """``report`` with the LHC timing budgets its verdict checks: II <= clock x TMUX x 25 ns, latency <= budget.
-
-    Example:
-        >>> with_budgets(report, tmux=6).max_initiation_interval  # 200 MHz: 6 x 25 ns = 30 cycles
-        30
     """
     from ..boards import max_initiation_interval
 

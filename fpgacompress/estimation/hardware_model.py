@@ -18,11 +18,6 @@ and cycles. The counting rules, checked against 42 real C-synthesis reports:
   and ``block_factor = ceil(n_in*n_out/RF)`` general multipliers read them: zeros are multiplied
   too and every product is a real multiplier (DSP when the binding allows it). Not calibrated: the
   calibration set has no resource-strategy design.
-
-Example:
-    >>> counts = count_dense(layer, coefficients, binding="auto")
-    >>> counts.dsp_products, counts.adder_tree_levels
-    (468, 4)
 """
 
 from __future__ import annotations

@@ -4,9 +4,6 @@ QKeras quantizers give the types (``quantized_bits(6,0)`` -> ``ap_fixed<6,1>``,
 ``quantized_relu(6)`` -> ``ap_ufixed<6,0>``), as hls4ml's own converter reads them; float layers
 take ``default_precision``. Each layer's kind (:mod:`fpgacompress.layer_kinds`) gives its cost
 objects; a layer without a kind is refused.
-
-Example:
-    >>> design = read_keras_model("runs/qkeras_6bit/model.h5", reuse_factor=2)
 """
 
 from __future__ import annotations

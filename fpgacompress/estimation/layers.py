@@ -2,13 +2,6 @@
 
 Both readers (an hls4ml project on disk, a Keras/QKeras model) produce a :class:`DesignSpec`,
 so the hardware model never needs to know where the numbers came from.
-
-Example:
-    >>> dense = DenseSpec(name="fc1", weights=np.eye(4), input_type=parse_fixed_point("ap_fixed<16,6>"),
-    ...                   weight_type=parse_fixed_point("ap_fixed<8,1>"),
-    ...                   accum_type=parse_fixed_point("ap_fixed<16,6>"), reuse_factor=1)
-    >>> dense.n_in, dense.n_out, dense.n_nonzero
-    (4, 4, 4)
 """
 
 from __future__ import annotations
@@ -151,10 +144,6 @@ class DesignSpec:
         self, *, reuse_factor: int | None = None, strategy: str | None = None, io_type: str | None = None
     ) -> DesignSpec:
         """The same design with every layer's reuse factor, strategy or io_type overridden (None keeps it).
-
-        Example:
-            >>> design.with_settings(reuse_factor=16, strategy="resource").layers[0].strategy
-            'resource'
 
         Raises:
             ConfigError: for a strategy other than ``latency``/``resource`` or an io_type other than

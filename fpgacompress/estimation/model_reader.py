@@ -8,11 +8,6 @@ the firmware's, whichever path the user took. Only the files the reader reads ar
 (``defines.h``, ``parameters.h``, ``weights/``), not the HLS library, test bench, scripts and
 archive: a search estimates every trial twice. A model hls4ml cannot convert falls back to
 :func:`~.keras_reader.read_keras_model`.
-
-Example:
-    >>> design = read_model_as_built(model, reuse_factor=2, board="serenity-vu9p")
-    >>> design.layers[0].reuse_factor
-    2
 """
 
 from __future__ import annotations

@@ -3,11 +3,6 @@
 The firmware is the model of record: it holds the exact types, reuse factors and weights that
 were (or will be) synthesized, whatever the Keras file or ``hls4ml_config.yml`` says. Projects
 written by ``fpgacompress build`` and by plain hls4ml share this layout.
-
-Example:
-    >>> design = read_hls_project("build/jet_tagger_hls")
-    >>> [layer.name for layer in design.layers]
-    ['fc1', 'relu1', 'fc2', 'relu2', 'fc3', 'relu3', 'output', 'softmax']
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
 """Render a :class:`ResourceReport`: terminal table (rich), JSON, Markdown and a PNG bar chart.
 
 Renderers return text or write files; only the CLI prints.
-
-Example:
-    >>> write_markdown(report, "report.md", comparison=csynth_report)
 """
 
 from __future__ import annotations

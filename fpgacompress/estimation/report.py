@@ -2,12 +2,6 @@
 
 Estimate and real synthesis produce the same objects, so a user compares them cell by cell and
 every renderer (terminal, JSON, Markdown, PNG) serves both.
-
-Example:
-    >>> report = estimate("build/jet_tagger_hls", board="serenity-vu9p")
-    >>> report.fits, report.utilization["dsp"]
-    (True, 12.3)
-    >>> print(report.verdict)
 """
 
 from __future__ import annotations

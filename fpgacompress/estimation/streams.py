@@ -8,10 +8,6 @@ registers (SRL32: one LUT per bit per 32 words) and a deep one in BRAM.
 
 Not calibrated: the only io_stream design in the calibration set (design 60, 16-5 on a Zynq-7020)
 has no firmware; its top report is a sanity check (see docs/benchmarks.md).
-
-Example:
-    >>> [fifo.name for fifo in stream_fifos(design)]
-    ['fc1_fifo', 'relu1_fifo']
 """
 
 from __future__ import annotations

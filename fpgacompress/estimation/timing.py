@@ -23,11 +23,6 @@ set; :func:`device_speed_factor` scales them to faster families. The resource st
 ROM, ``reuse_factor`` iterations of an II=1 loop) and io_stream (one read and one write per layer)
 follow hls4ml's templates and are not calibrated: the calibration set has no such design with
 firmware.
-
-Example:
-    >>> timing = schedule_dense(layer, counts, design, coefficients.model("vitis", "dense_timing"))
-    >>> timing.latency_cycles, timing.ii
-    (8, 1)
 """
 
 from __future__ import annotations

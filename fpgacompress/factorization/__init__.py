@@ -6,11 +6,6 @@
 
 The pair is two ordinary Dense layers: pruning, QAT (``quantize`` requantizes the bottleneck to
 ``fixed<16,6>``), ``build``, ``csim`` and ``report`` treat them like any other layers.
-
-Example:
-    >>> result = factorize(model, energy=0.9)
-    >>> result.ranks
-    {'fc1': 9, 'fc2': 14, 'fc3': 12}
 """
 
 from __future__ import annotations

@@ -5,10 +5,6 @@ bias) + Dense(r->m) costs ``r*(n+m)``, fewer when ``r < n*m/(n+m)``. The singula
 evenly (``U_r sqrt(S_r)`` and ``sqrt(S_r) V_r^T``) so both factors have similar ranges, which
 suits a common fixed-point weight type. The first layer is named ``NAME_bottleneck`` and the
 second keeps ``NAME``, so a quantization spec written for the original names still applies.
-
-Example:
-    >>> choose_rank(np.diag([3.0, 1.0, 0.1]), energy=0.9)
-    1
 """
 
 from __future__ import annotations

@@ -7,11 +7,6 @@
 * ``project``     — :func:`build` (atomic: complete project or nothing) and :class:`HlsProject`
 * ``csimulation`` — :func:`csim`: g++ compile, run, exact comparison -> :class:`CsimResult`
 * ``synth``       — :func:`run_synthesis` with vitis_hls / vivado_hls when installed
-
-Example:
-    >>> project = build(qmodel, "serenity-vu13p", BuildConfig(), x_test=x, standardizer=s, out_dir="fw")
-    >>> csim(project).bit_exact
-    True
 """
 
 from __future__ import annotations

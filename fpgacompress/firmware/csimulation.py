@@ -8,11 +8,6 @@ approximation and is reported separately (argmax agreement, largest absolute dif
 A convolutional layer's feature map is compared flattened channels_last and row-major
 (``[row][column][channel]``, Keras' ``output.reshape(n, -1)``): the order in which hls4ml's streams
 deliver pixels (all channels of one pixel per stream word) and its arrays store them.
-
-Example:
-    >>> result = csim("runs/fw")
-    >>> result.bit_exact, result.logits_mismatches, result.softmax_argmax_agreement
-    (True, 0, 0.999)
 """
 
 from __future__ import annotations

@@ -5,12 +5,6 @@ accumulators and results stay ``auto`` so hls4ml infers types wide enough to be 
 only adds what a build decides: reuse factor, strategy, the input precision, and per-layer tracing
 (so the C-simulation can name the first layer where firmware and Python differ); each layer's kind
 (:mod:`fpgacompress.layer_kinds`) adds what it needs, e.g. the softmax tables, fused or not.
-
-Example:
-    >>> hls_model_ready = prepare_for_hls4ml(model)          # the input layer is renamed 'input_layer'
-    >>> config = hls4ml_config(hls_model_ready, BuildConfig(reuse_factor=4, strategy="resource"))
-    >>> config["Model"]["Strategy"], config["LayerName"]["fc1"]["ReuseFactor"]
-    ('Resource', 4)
 """
 
 from __future__ import annotations

@@ -9,12 +9,6 @@ The project holds hls4ml's files (firmware, ``build_prj.tcl``, its own testbench
 our bit-exact testbench ``fpgacompress_csim.cpp`` with the Keras reference of every layer, our
 ``synth.tcl`` and ``README.md`` (from ``hls_templates/``), and ``manifest.json`` (versions, board,
 settings).
-
-Example:
-    >>> project = build(qmodel, "serenity-vu13p", BuildConfig(reuse_factor=4), x_test=data.x_test,
-    ...                 standardizer=standardizer, out_dir="runs/fw")
-    >>> csim(project).bit_exact
-    True
 """
 
 from __future__ import annotations

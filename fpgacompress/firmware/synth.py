@@ -2,10 +2,6 @@
 
 Synthesis needs the vendor tool; this machine-independent package never pretends otherwise: without
 the tool on PATH the error says so and how to run it elsewhere. The log is kept in the project.
-
-Example:
-    >>> if synthesis_tool(project) is not None:
-    ...     run_synthesis(project).log
 """
 
 from __future__ import annotations

@@ -5,11 +5,6 @@ So the testbench feeds values already on the firmware's input grid: the output o
 input quantizer (``QActivation(quantized_bits)``) when it has one, else the standardized jets
 floored onto ``input_precision`` and clipped to its range. Keras then runs on those same values and
 its output of every layer is kept as the reference the C-simulation is compared with.
-
-Example:
-    >>> reference = compute_reference(model, x_standardized[:1000], input_precision=None)
-    >>> reference.logits_layer, reference.layer_outputs["output"].shape
-    ('output', (1000, 5))
 """
 
 from __future__ import annotations

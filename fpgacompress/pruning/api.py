@@ -1,10 +1,4 @@
 """``prune()``: one entry point for every pruning method, chosen by ``PruneSpec.method``.
-
-Example:
-    >>> data, scaler = load_jets().standardized()
-    >>> result = prune(model, data, PruneSpec(target_sparsity=0.9,
-    ...                accuracy_budget=AccuracyBudget(max_drop=0.005)), run_dir="runs/prune")
-    >>> result.final.sparsity, result.mask.layer_sparsity()
 """
 
 from __future__ import annotations

@@ -8,11 +8,6 @@ budget", as hls4ml's ``dsp_aware_pruning`` solves it — just enough to cover th
 ``fraction_per_iteration`` of the kept weights), then retrains. It stops when the estimate fits,
 or raises :class:`ResourceBudgetError` when the accuracy budget or ``target_sparsity`` (the most
 it may prune) is reached first.
-
-Example:
-    >>> budget = ResourceBudget.parse("lut<=2%,dsp<=0")
-    >>> budget.limits(board_totals)["dsp"]
-    0.0
 """
 
 from __future__ import annotations

@@ -20,11 +20,6 @@ A weight that already quantizes to zero is costed as if it had one CSD digit, so
 finite and it is still the cheapest to remove. Costs combine as ``lut + LUT_PER_DSP * dsp``.
 
 If the estimator's counting rules change, this is the one place to update.
-
-Example:
-    >>> costs = product_costs(model, default_precision="ap_fixed<16,6>")
-    >>> costs["fc1"].combined.shape == model.get_layer("fc1").kernel.shape
-    True
 """
 
 from __future__ import annotations

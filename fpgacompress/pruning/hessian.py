@@ -24,10 +24,6 @@ class contributes the square of a per-jet gradient, and a dense layer's per-jet 
 outer product ``a_n (x) delta_n``, so the sum is ``(a**2)^T (delta**2)`` without per-jet loops.
 A convolution shares each kernel weight over every output pixel, so its per-sample gradient is the
 sum over pixels of ``patch_np (x) delta_np``; that sum is formed per sample before squaring.
-
-Example:
-    >>> hessians = diagonal_hessian(model, data.x_train, max_samples=4096)
-    >>> saliency = 0.5 * hessians["fc1"] * model.get_layer("fc1").kernel.numpy() ** 2
 """
 
 from __future__ import annotations

@@ -7,9 +7,6 @@ retraining starts from the previous iteration's weights, with a fresh optimizer.
 valuable" means is the spec's ``criterion`` (magnitude, OBD saliency, saliency per LUT); how much
 goes per step is its ``sparsity_schedule``; with ``resource_budget`` the loop runs until the
 estimated design fits instead of to a sparsity.
-
-Example:
-    >>> result = prune_iteratively(model, data, PruneSpec(target_sparsity=0.9), TrainingConfig())
 """
 
 from __future__ import annotations

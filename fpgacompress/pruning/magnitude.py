@@ -3,10 +3,6 @@
 Pure NumPy on kernels and masks, so the choice is testable without training. Two rules hold for
 every cut: a layer never goes beyond its ``max_sparsity`` cap, and every output neuron (kernel
 column) keeps its largest weight, so no layer is ever pruned to dead outputs.
-
-Example:
-    >>> kernels = {layer.name: layer.kernel.numpy() for layer in prunable_layers(model)}
-    >>> mask = next_mask(kernels, PruningMask.dense(model), PruneSpec(fraction_per_iteration=0.3))
 """
 
 from __future__ import annotations

@@ -5,11 +5,6 @@ and to export: every stage after pruning must keep its zeros. :func:`apply_mask`
 with a :class:`KernelMask` constraint *at build time* — in Keras 2.14 a variable keeps the
 constraint it was created with, so setting ``layer.kernel_constraint`` afterwards is silently
 ignored and pruned weights grow back.
-
-Example:
-    >>> mask = PruningMask.from_model(model)        # zeros in the kernels define the mask
-    >>> model = apply_mask(model, mask)             # retrain: zeros stay zeros
-    >>> mask.save("run/mask.npz"); PruningMask.load("run/mask.npz")
 """
 
 from __future__ import annotations

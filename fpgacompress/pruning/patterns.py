@@ -6,9 +6,6 @@ scattered over the groups save no multiplier; zeroing a whole group does. Groups
 sum of their members' scores (for OBD: the predicted loss of removing them all) and cut under one
 global threshold, never leaving an output neuron without weights and never beyond a layer's
 ``max_sparsity`` cap.
-
-Example:
-    >>> mask = next_pattern_mask(scores, mask, spec, reuse_factor=4)
 """
 
 from __future__ import annotations

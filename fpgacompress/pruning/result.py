@@ -4,10 +4,6 @@ A :class:`PruneRecord` is one point of the accuracy-vs-sparsity curve (iteration
 baseline). :func:`save_result` writes the run directory a reviewer reads: ``model.h5`` (+ input
 standardization), ``mask.npz``, ``records.json`` and ``accuracy_vs_sparsity.png``; the weight
 distribution of every iteration (``weights_iteration_NN.png``) is drawn while pruning runs.
-
-Example:
-    >>> result = prune(model, data, PruneSpec(target_sparsity=0.9), run_dir="runs/prune")
-    >>> result.final.sparsity, result.final.test_accuracy, result.stop_reason
 """
 
 from __future__ import annotations

@@ -10,10 +10,6 @@
 
 With ``reuse_factor > 1`` and pattern pruning, the weights that share one multiplier are scored
 as a group (see :func:`multiplier_groups`).
-
-Example:
-    >>> scores = weight_scores(model, "obd", data.x_train)
-    >>> mask = next_mask(scores, mask, spec)   # the selection only ever compares |score|
 """
 
 from __future__ import annotations

@@ -4,11 +4,6 @@ The model's prunable layers are wrapped with a constant or polynomial-decay sche
 targets from :func:`~fpgacompress.pruning.magnitude.layer_targets`), trained once with the
 ``UpdatePruningStep`` callback, then :func:`strip` returns plain Keras layers with exact zeros.
 Early stopping is off: restoring "best" weights would restore an earlier, denser mask.
-
-Example:
-    >>> result = prune_with_tfmot(model, data, PruneSpec(method="tfmot", target_sparsity=0.8),
-    ...                           TrainingConfig(batch_size=512))
-    >>> plain = strip(wrapped_model)   # any model holding PruneLowMagnitude wrappers
 """
 
 from __future__ import annotations

@@ -9,10 +9,6 @@
 * ``ttq``       — :func:`trained_ternary_quantization`: learned {+W+, 0, -W-} per layer, exported bit-exact
 * ``codebook``  — :func:`weight_sharing`: a k-means codebook of 2^b fixed-point values per layer
 * ``chain``     — :func:`rebuild_chain`: swap dense layers of a chain (training layer <-> QDense export)
-
-Example:
-    >>> from fpgacompress.quantization import QuantizationSpec, quantization_aware_training
-    >>> result = quantization_aware_training(model, QuantizationSpec.uniform(6), data)
 """
 
 from __future__ import annotations

@@ -4,9 +4,6 @@ Trained ternary quantization, weight sharing and their export all swap ``QDense`
 another kind of dense layer and back. The swap keeps every other layer object (the input
 quantizer, the ``QActivation`` ReLUs, the softmax) so the new model computes exactly what the old
 one did wherever nothing was swapped.
-
-Example:
-    >>> new_model = rebuild_chain(qmodel, lambda layer: make_ttq(layer) if is_dense(layer) else None)
 """
 
 from __future__ import annotations

@@ -12,11 +12,6 @@ saving (indices instead of weights) does not apply. What does shrink is the numb
 constants: HLS computes each distinct (input, weight value) product once, so an input row with
 4 distinct values needs at most 4 multipliers whatever its width. The estimator counts exactly
 that (``count_dense``'s distinct products per input); ``scripts/bench_compression.py`` measures it.
-
-Example:
-    >>> result = weight_sharing(pruned, QuantizationSpec.uniform(6), data, codebook_bits=2)
-    >>> result.distinct_values["fc1"]
-    4
 """
 
 from __future__ import annotations

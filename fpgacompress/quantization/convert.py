@@ -14,11 +14,6 @@ Float weights are copied, and every kernel weight that is exactly zero (a pruned
 at zero by a :class:`~fpgacompress.pruning.mask.KernelMask` constraint set at build time, so
 quantization-aware training cannot regrow it. ``quantized_bits`` (alpha=1) and ``ternary`` map
 0 to 0; ``binary`` has no zero, so binary weights on a layer with pruned weights are refused.
-
-Example:
-    >>> qmodel = quantize(pruned_model, QuantizationSpec.uniform(6))
-    >>> [layer.name for layer in qmodel.layers]
-    ['input', 'input_quantizer', 'fc1', 'relu1', 'fc2', 'relu2', 'fc3', 'relu3', 'output', 'softmax']
 """
 
 from __future__ import annotations

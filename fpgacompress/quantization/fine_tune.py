@@ -4,11 +4,6 @@ The float model's zeros define a :class:`~fpgacompress.pruning.mask.PruningMask`
 builds the QKeras model with a ``KernelMask`` constraint on every pruned kernel, and training then
 sees the quantized forward pass (straight-through gradients) while the mask keeps the zeros. After
 training the mask is checked against the model: a regrown weight is an error, never a silent one.
-
-Example:
-    >>> result = quantization_aware_training(pruned, QuantizationSpec.uniform(6), data,
-    ...                                      TrainingConfig(epochs=10), run_dir="runs/q6")
-    >>> print(result.report.table())
 """
 
 from __future__ import annotations

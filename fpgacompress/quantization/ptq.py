@@ -6,11 +6,6 @@ follow a Dense are folded into it (``W' = W * scale``, ``b' = b * scale + shift`
 fixed-point types are chosen from the ranges the calibration data really produces
 (:func:`~.suggest.suggest_precision`), and the result is an ordinary QKeras model. The firmware is
 bit-exact against *it*; what the rounding costs is measured against the float model.
-
-Example:
-    >>> result = post_training_quantize(float_model, x_train, x_evaluation=x_test, y_evaluation=y_test)
-    >>> result.folded_batch_norms, type(result.model.get_layer("fc1")).__name__
-    (('bn1',), 'QDense')
 """
 
 from __future__ import annotations

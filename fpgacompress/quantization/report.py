@@ -18,11 +18,6 @@ zero weights, times the number of output pixels. Their ``multiplications`` are t
 inference (nonzero weights x output pixels); the firmware reuses one multiplier per nonzero weight
 over the pixels. Dense rows keep the product-only count above, so Dense numbers stay comparable
 with earlier tables.
-
-Example:
-    >>> report = quantization_report(qmodel)
-    >>> report.total_bops, report.layers[0].sparsity
-    >>> print(report.table())
 """
 
 from __future__ import annotations

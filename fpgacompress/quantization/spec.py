@@ -11,7 +11,7 @@ quantizer (weight, bias, activation) taken whole from the most specific place th
 ``alpha`` is always 1: ``alpha='auto'`` learns per-channel float scales the firmware cannot
 represent exactly, so the firmware would no longer be bit-exact with the Keras model.
 
-Example (YAML):
+A spec file (YAML):
 
     input: {bits: 16, integer: 5}
     default:
@@ -23,10 +23,8 @@ Example (YAML):
     layer_name:
       output: {weight: {bits: 8, integer: 1}}
 
-    >>> spec = load_spec("spec.yaml")
-    >>> table = spec.resolve(model)          # unknown layer names are errors here
-    >>> table.layers["fc1"].weight.describe()
-    'ternary'
+``load_spec("spec.yaml").resolve(model)`` gives each layer its quantizers (``fc1``'s weights: ternary);
+a layer name the model does not have is an error there.
 """
 
 from __future__ import annotations
@@ -299,9 +297,6 @@ class QuantizationSpec(StrictConfig):
         ``integer`` is for weights and biases. ReLU outputs default to ``activation_integer=3``
         (capped by the width): ReLUs of standardized jets reach several units, and the weights'
         ``integer=0`` would cap them below 1.0 (a silent 0.36-point loss on the jet tagger).
-
-        Example:
-            >>> QuantizationSpec.uniform(6, weight_kind="ternary", activation_integer=2)
         """
         weight = {"kind": weight_kind} if weight_kind != "fixed" else {"bits": bits, "integer": integer}
         payload = {

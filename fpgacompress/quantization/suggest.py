@@ -10,11 +10,6 @@ on the jets with 6-bit ReLUs and a 10-bit input, covering 99.9 % of the training
 (``quantile=0.999, headroom=1``) beat covering 99.99 % with 25 % headroom, i.e. resolution matters
 more than the rare saturated jet (see docs/benchmarks.md).
 Activations are observed in a NumPy forward pass with the kernels already quantized.
-
-Example:
-    >>> spec = suggest_precision(model, data, total_bits=8)
-    >>> spec.layer_name["fc1"].weight.describe(), spec.layer_name["relu1"].activation.describe()
-    ('fixed<8,1>', 'ufixed<8,3>')
 """
 
 from __future__ import annotations

@@ -13,12 +13,6 @@ values unchanged: the exported model computes bit for bit what the trained one d
 builds it like any QDense (``fixed<bits, integer+1>`` weights), so ``fpgacompress csim`` is
 bit-exact. Pruned weights stay zero: a zero latent weight is never above the threshold, and a
 :class:`~fpgacompress.pruning.mask.KernelMask` holds the latent zeros during training.
-
-Example:
-    >>> result = trained_ternary_quantization(pruned, QuantizationSpec.uniform(6), data,
-    ...                                       TrainingConfig(epochs=10), run_dir="runs/ttq")
-    >>> result.scales["fc1"]
-    (0.40625, 0.375)
 """
 
 from __future__ import annotations

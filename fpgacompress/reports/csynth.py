@@ -6,11 +6,6 @@ layer names through the project's ``parameters.h``. Reports come from other peop
 they are parsed with ``defusedxml``, which refuses any DTD (DOCTYPE), entity declaration or external
 reference in whatever encoding the document uses (UTF-8, UTF-16, ...): no external entity is ever
 resolved and no entity expansion bomb is ever expanded.
-
-Example:
-    >>> report = read_csynth_report("build/jet_tagger_hls")
-    >>> report.totals.dsp, [layer.name for layer in report.layers][:2]
-    (1450, ['fc1', 'relu1'])
 """
 
 from __future__ import annotations

@@ -6,10 +6,6 @@ background rejection), :mod:`.trial` (estimate, then train only what fits), :mod
 (Optuna's GP, TPE, CMA-ES, random, grid), :mod:`.storage` (SQLite file or a shared database, with
 heartbeat and retry), :mod:`.runner` (``search``: workers and resume), :mod:`.table`,
 :mod:`.plots` and :mod:`.outputs` (trials.csv, pareto.csv, best/, summary.md).
-
-Example:
-    >>> from fpgacompress.searching import search
-    >>> result = search("scripts/search_ku15p.yaml", "runs/search", workers=2)
 """
 
 from ..lazy_exports import lazy_exports

@@ -3,11 +3,6 @@
 The values are what Optuna's constrained samplers learn the feasible region from, so each is the
 relative excess (``used / allowed - 1``): a design twice over its LUT budget reads 1.0, whatever
 the board.
-
-Example:
-    >>> values = constraint_values(report, SearchBudget(lut=0.05), board, clock_mhz=240)
-    >>> sorted(values)
-    ['bram_18k', 'dsp', 'ff', 'ii', 'lut']
 """
 
 from __future__ import annotations

@@ -2,11 +2,6 @@
 trial's model saved like any stage's, with ``recipe.yaml`` for ``fpgacompress run``) and
 ``summary.md`` with its figures. Rewritten whole after every search call, so a resumed study's
 outputs cover all its trials.
-
-Example:
-    >>> outputs = write_outputs(study, recipe, Path("runs/search"), data, standardizer, "study.db")
-    >>> outputs.best_model_path
-    PosixPath('runs/search/best/model.h5')
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
 """The search's four figures: history, Pareto front, best metric vs resource budget, importances.
-
-Example:
-    >>> plot_history(rows, "accuracy", Path("runs/search/history.png"))
 """
 
 from __future__ import annotations

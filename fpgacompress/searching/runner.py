@@ -3,10 +3,6 @@
 Each worker (a local process, or the same command on another machine sharing ``--storage``) runs
 trials until the study holds ``trials`` completed ones. Before the first training the cheapest
 corner of the space is estimated: a budget that even it breaks is refused at once.
-
-Example:
-    >>> result = search("scripts/search_ku15p.yaml", "runs/search", workers=2)
-    >>> result.best.values, result.best_model_path
 """
 
 from __future__ import annotations

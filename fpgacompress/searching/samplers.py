@@ -4,9 +4,6 @@
 (q-EI over the running trials when workers run in parallel, constrained EI when a budget is set),
 the method of the talks; it needs PyTorch (``pip install "fpgacompress[gp]"``). ``cmaes`` ignores
 constraints (Optuna warns); the others use them.
-
-Example:
-    >>> make_sampler("tpe", seed=0, startup_trials=8, grid={})
 """
 
 from __future__ import annotations

@@ -7,10 +7,6 @@ Optuna's ``RetryHeartbeatStaleTrialCallback``. Completed trials are committed as
 worker never loses one. Optuna never fails a running trial that has no heartbeat yet (a worker killed
 between creating the trial and its heartbeat thread's first write, a window of a sampler's whole
 suggestion for GP); :func:`fail_silent_trials` does, once it is older than the grace period.
-
-Example:
-    >>> storage = open_storage(None, Path("runs/search"), heartbeat_seconds=30, max_retry=1)
-    >>> study = load_or_create_study(storage, "jets", ["maximize"], sampler, fingerprint="...")
 """
 
 from __future__ import annotations

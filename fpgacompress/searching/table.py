@@ -1,9 +1,4 @@
 """The study as rows: one per trial with its parameters, metrics, estimates, state and duration.
-
-Example:
-    >>> rows = trial_rows(study)
-    >>> rows[0]["state"], rows[0]["trained"]
-    ('COMPLETE', True)
 """
 
 from __future__ import annotations

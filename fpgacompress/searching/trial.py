@@ -6,10 +6,6 @@ untrained architecture is estimated with the trial's pruning (as random zeros at
 sparsity) and precision; over budget, the trial is recorded with that estimate and its constraint
 values and **not trained**. After training the real model is estimated again and those constraint
 values are recorded: they are what the samplers learn the feasible region from.
-
-Example:
-    >>> context = TrialContext.from_recipe(recipe, data, standardizer, run_dir)
-    >>> study.optimize(lambda trial: run_trial(trial, context), n_trials=1)
 """
 
 from __future__ import annotations

@@ -15,11 +15,6 @@ Modules:
 * ``plots``     — log alpha histograms, input-feature relevance
 
 Names resolve lazily, so importing this package (e.g. for the spec) does not import TensorFlow.
-
-Example:
-    >>> from fpgacompress.variational import SparsifySpec, sparsify
-    >>> result = sparsify(model, data, SparsifySpec(epochs=30), standardizer=scaler, run_dir="runs/vd")
-    >>> result.mask.sparsity, result.metrics_thresholded
 """
 
 from __future__ import annotations

@@ -11,10 +11,6 @@ is folded into the next Dense layer's kernel rows (``(x * g) @ W == x @ (diag(g)
 contains no custom layer, so quantization, hls4ml and the estimator treat it like any pruned model.
 
 Only plain chains (``input -> layer -> layer -> ...``, as ``build_mlp`` makes) are supported.
-
-Example:
-    >>> variational = to_variational(model, n_train_samples=len(data.y_train))
-    >>> sparse = export_sparse(variational, threshold_mask(variational, threshold=3.0))
 """
 
 from __future__ import annotations

@@ -14,9 +14,6 @@ The variational lower bound is ``N * E[log p(y|x, w)] - KL``; dividing by the tr
 ``N`` gives what Keras minimizes per sample: the cross-entropy plus ``kl_weight * KL / N``.
 :class:`KlWarmUp` raises ``kl_weight`` linearly to 1 (or to ``kl_scale``) over the first epochs, so the network
 first re-fits the data under noise before the prior starts to prune it.
-
-Example:
-    >>> negative_kl(np.array([-8.0, 0.0, 3.0]))   # about -4.64, -0.43, -0.025: noise is cheap, precision costs
 """
 
 from __future__ import annotations

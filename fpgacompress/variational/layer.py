@@ -16,10 +16,6 @@ its own parameter, so its gradient does not explode as ``alpha = sigma^2 / theta
 :class:`VariationalDense` replaces ``Dense``; :class:`VariationalFeatureGate` multiplies each input
 feature by one variational weight, so its ``log alpha`` measures how much the network needs that
 feature (a large value: irrelevant, removed).
-
-Example:
-    >>> layer = VariationalDense(64, n_train_samples=len(x_train), name="fc1")
-    >>> layer.log_alpha()        # per weight; >= layer.threshold means pruned at inference
 """
 
 from __future__ import annotations

@@ -6,11 +6,6 @@ warm-up, weights with ``log alpha >= threshold`` are cut, and a plain Keras mode
 is exported with its :class:`~fpgacompress.pruning.mask.PruningMask` (and a ``KernelMask``
 constraint on every pruned kernel, as ``prune`` returns), so quantization-aware training, ``build``,
 ``csim`` and ``report`` run unchanged.
-
-Example:
-    >>> data, scaler = load_jets().standardized()
-    >>> result = sparsify(trained, data, SparsifySpec(epochs=30), standardizer=scaler, run_dir="runs/vd")
-    >>> result.mask.sparsity, result.metrics_thresholded.accuracy
 """
 
 from __future__ import annotations

@@ -1,8 +1,4 @@
 """The two sparse variational dropout figures: log alpha per layer, and the input features' relevance.
-
-Example:
-    >>> plot_log_alpha(result.layers, threshold=3.0, path="log_alpha.png")
-    >>> plot_feature_relevance({"j_mass_mmdt": -4.1, "j_zlogz": 6.0}, 3.0, "features.png")
 """
 
 from __future__ import annotations

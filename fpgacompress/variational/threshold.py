@@ -1,8 +1,4 @@
 """From trained log alphas to a pruning mask: the threshold, its checks and the per-layer summary.
-
-Example:
-    >>> mask, layers = threshold_mask(variational, threshold=3.0)
-    >>> layers["fc1"].sparsity, mask.sparsity
 """
 
 from __future__ import annotations
