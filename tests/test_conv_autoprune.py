@@ -142,3 +142,17 @@ def test_autoprune_keeps_the_asked_filters_and_the_reduced_cnn_trains_and_saves(
     )
     save_model(result.masked_model, tmp_path / "again.h5")  # the masked model round-trips too
     assert load_model(tmp_path / "again.h5").get_layer("conv1_node_mask").hard
+
+
+def test_autoprune_cli_on_a_cnn_reports_filters_kept(images, tmp_path, capsys):
+    from fpgacompress.cli import main
+
+    save_model(cnn(), tmp_path / "cnn.h5")
+    data_file = tmp_path / "clusters.npz"
+    np.savez(data_file, X=np.concatenate([images.x_train, images.x_test]), y=np.concatenate([images.y_train, images.y_test]))
+    arguments = ["autoprune", str(tmp_path / "cnn.h5"), "--data", str(data_file), "--keep", "conv1=2,conv2=3"]
+    code = main([*arguments, "--soft-epochs", "2", "--hard-epochs", "1", "--epochs", "2", "--out", str(tmp_path / "out")])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "conv1: 2 of 4 filters kept" in printed and "conv2: 3 of 4 filters kept" in printed
+    assert load_model(tmp_path / "out" / "model.h5").get_layer("conv2").kernel.shape == (2, 2, 2, 3)

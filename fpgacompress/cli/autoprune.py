@@ -128,7 +128,11 @@ def autoprune(
         )
     click.echo(f"reduced topology: {result.topology}")
     for name, nodes in result.kept_nodes.items():
-        click.echo(f"  {name}: {len(nodes)} of {model.get_layer(name).units} nodes kept")
+        layer = model.get_layer(name)
+        if hasattr(layer, "filters"):  # a convolution: AutoPruner keeps filters (output channels)
+            click.echo(f"  {name}: {len(nodes)} of {layer.filters} filters kept")
+        else:
+            click.echo(f"  {name}: {len(nodes)} of {layer.units} nodes kept")
     click.echo(
         f"input features ({len(result.kept_features)}, in input order): {', '.join(result.kept_features)}"
     )
