@@ -37,8 +37,8 @@ N_CLUSTERS = 5000
 EPOCHS = 8
 # The matrix checks bit-exactness, not timing: a streamed image takes about one cycle per pixel and
 # reuse factor, far over a 25 ns bunch crossing, so every build gets a time-multiplexing period long
-# enough (TMUX 400: one image every 10 us) that the LHC budget check does not refuse it.
-TMUX = 400
+# enough (TMUX 1000: one image every 25 us) that the LHC budget check does not refuse it.
+TMUX = 1000
 
 
 def _q(bits=6, integer=0):
@@ -110,11 +110,54 @@ def _pruned(model, data):
     return prune(model, data, spec, training=training, progress=False).model
 
 
-def _filter_pruned(model, data):
-    from fpgacompress import AutoPruneSpec, autoprune
+def _float_network(kind: str):
+    """The float twin of :func:`_network`: what a user trains before AutoPruner and QAT."""
+    import tensorflow as tf
 
+    tf.keras.utils.set_random_seed(0)
+    layers = tf.keras.layers
+    if kind == "image2d":
+        inputs = tf.keras.Input((16, 16, 1), name="image")
+        conv, pool, extra = layers.Conv2D, layers.MaxPooling2D, {}
+    else:
+        inputs = tf.keras.Input((28, 2), name="profile")
+        conv, pool, extra = layers.Conv1D, layers.MaxPooling1D, {"padding": "same"}
+    x = conv(4, 3, name="conv1", **extra)(inputs)
+    x = layers.Activation("relu", name="relu1")(x)
+    x = pool(2, name="pool1")(x)
+    x = conv(4 if kind == "image2d" else 8, 3, name="conv2",
+             **({"padding": "same"} if kind == "image2d" else {}))(x)  # fmt: skip
+    x = layers.Activation("relu", name="relu2")(x)
+    x = pool(2, name="pool2")(x)
+    x = layers.Flatten(name="flatten")(x)
+    outputs = layers.Dense(3, activation="softmax", name="output")(x)
+    return tf.keras.Model(inputs, outputs, name=f"{kind}_float")
+
+
+def _filter_pruned(model, data):
+    """The user's flow: a float CNN, AutoPruner over its filters (the reduced export), then QAT.
+
+    ``model`` (the QKeras network) only says which network; the float twin is trained here.
+    """
+    import tensorflow as tf
+
+    from fpgacompress import (
+        AutoPruneSpec,
+        QuantizationSpec,
+        TrainingConfig,
+        autoprune,
+        quantization_aware_training,
+    )
+
+    kind = "image2d" if len(model.input_shape) == 4 else "profile1d"
+    float_model = _float_network(kind)
+    float_model.compile(tf.keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    float_model.fit(data.x_train, data.y_train, epochs=EPOCHS, batch_size=128, verbose=0)
     spec = AutoPruneSpec(keep={"conv1": 2, "conv2": 2}, soft_epochs=4, hard_epochs=2)
-    return autoprune(model, data, spec, progress=False).reduced_model
+    reduced = autoprune(float_model, data, spec, progress=False).reduced_model
+    quantization = QuantizationSpec.uniform(6, 0, activation_bits=6, activation_integer=2, input_bits=8, input_integer=3)
+    training = TrainingConfig(epochs=4, batch_size=128, learning_rate=1e-3)
+    return quantization_aware_training(reduced, quantization, data, training, progress=False).model
 
 
 def _common_reuse_factors(model) -> list[int]:
