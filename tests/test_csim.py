@@ -38,8 +38,8 @@ def built(saved_model, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "fw"
     code = main([
         "build", str(saved_model), "--board", "serenity-vu9p", "--reuse-factor", "2", "--strategy", "resource",
-        "--io-type", "io_stream", "--out", str(out), "--csim",
-    ])  # fmt: skip
+        "--io-type", "io_stream", "--tmux", "2", "--out", str(out), "--csim",
+    ])  # fmt: skip  (io_stream Resource: a layer's II is its latency, TMUX 2 holds it)
     return code, out
 
 
