@@ -128,11 +128,26 @@ def test_gauss_newton_diagonal_of_a_conv_kernel_matches_per_sample_gradients(tra
         np.testing.assert_allclose(hessians[name], value, rtol=1e-4, atol=1e-9)
 
 
+def test_resource_criterion_prices_every_conv_weight_as_one_product_of_its_kernel(trained, images):
+    from fpgacompress.pruning.cost import product_costs
+
+    costs = product_costs(trained)
+    for name in ("conv1", "conv2"):
+        kernel_shape = trained.get_layer(name).kernel.shape
+        assert costs[name].lut.shape == kernel_shape and costs[name].dsp.shape == kernel_shape
+        assert (costs[name].combined() > 0).all()  # every product and its adder input costs something
+    result = prune(
+        trained,
+        images,
+        PruneSpec(criterion="resource", target_sparsity=0.4, fraction_per_iteration=0.4, max_iterations=1),
+        training=QUICK,
+        progress=False,
+    )
+    kernel = result.model.get_layer("conv2").kernel.numpy()
+    assert (kernel == 0).mean() >= 0.35
+
+
 def test_conv_pruning_refuses_what_it_cannot_do_in_one_line(trained, images):
-    with pytest.raises(ConfigError, match="Criterion 'resource' prices Dense products only.*conv1, conv2"):
-        prune(
-            trained, images, PruneSpec(criterion="resource", max_iterations=1), training=QUICK, progress=False
-        )
     with pytest.raises(ConfigError, match="convolution kernels \\(conv1, conv2\\) are not grouped yet"):
         prune(
             trained,

@@ -133,7 +133,7 @@ class ConvolutionKind(LayerKind):
         "channels_last; padding valid / same; equal strides; no dilation, no groups; fused activation relu / "
         "linear; QConv weights quantized_bits, ternary"
     )
-    pruning = "magnitude / OBD on kernel weights (reuse factor 1); AutoPruner on filters (output channels), reduced export"
+    pruning = "magnitude / OBD / resource on kernel weights (reuse factor 1); AutoPruner on filters (output channels), reduced export"
     quantization = "QConv1D / QConv2D (quantized_bits / ternary); a fused relu becomes QActivation NAME_relu"
     firmware = (
         "io_stream (line buffer, one output pixel per step; ConvImplementation LineBuffer / Encoded) or "

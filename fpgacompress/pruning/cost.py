@@ -65,7 +65,7 @@ def product_costs(
     default_precision: str = "ap_fixed<16,6>",
     hls_tool: str | None = None,
 ) -> dict[str, ProductCost]:
-    """Per-weight LUT and DSP cost of every dense layer of ``model`` (Keras or QKeras).
+    """Per-weight LUT and DSP cost of every Dense and convolution kernel of ``model`` (Keras or QKeras).
 
     Args:
         model: the model as it will be converted (QDense layers carry their own types).
@@ -75,6 +75,7 @@ def product_costs(
             its own calibrated LUT coefficients.
     """
     from ..estimation.coefficients import load_coefficients
+    from ..estimation.convolution import ConvolutionSpec
     from ..estimation.fixed_point import csd_digit_counts
     from ..estimation.hls_tools import DEFAULT_HLS_TOOL, parse_hls_tool
     from ..estimation.keras_reader import read_keras_model
@@ -87,7 +88,11 @@ def product_costs(
         model, hls_tool=hls_tool, multiplier_binding=multiplier_binding, default_precision=default_precision
     )
     costs = {}
-    for layer in design.layers:
+    for spec in design.layers:
+        # A convolution is hls4ml's dense kernel (kernel x in-channels -> filters) applied to every window:
+        # each weight is one product of that kernel, built once per parallel pixel (io_stream: once).
+        layer = spec.kernel_dense() if isinstance(spec, ConvolutionSpec) else spec
+        copies = spec.parallel_pixels if isinstance(spec, ConvolutionSpec) else 1
         if not isinstance(layer, DenseSpec):
             continue
         integers = layer.weight_integers
@@ -102,5 +107,14 @@ def product_costs(
             np.where(on_dsp, 0.0, lut_model.get("shift_add_bits", 0.0) * shift_add_bits)
             + lut_model.get("accumulate_bits", 0.0) * layer.accum_type.width
         )
-        costs[layer.name] = ProductCost(lut=lut.astype(np.float64), dsp=on_dsp.astype(np.float64))
+        shape = _keras_kernel_shape(spec) if isinstance(spec, ConvolutionSpec) else lut.shape
+        costs[layer.name] = ProductCost(
+            lut=(copies * lut).astype(np.float64).reshape(shape),
+            dsp=(copies * on_dsp).astype(np.float64).reshape(shape),
+        )
     return costs
+
+
+def _keras_kernel_shape(spec) -> tuple[int, ...]:
+    """``(kh, kw, in-channels, filters)`` / ``(k, in-channels, filters)``: hls4ml flattens it row-major."""
+    return (*spec.kernel, int(spec.in_shape[-1]), int(spec.out_shape[-1]))

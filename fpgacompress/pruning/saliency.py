@@ -44,12 +44,6 @@ def weight_scores(
         raise ConfigError(f"Unknown pruning criterion {criterion!r}. Available: {', '.join(CRITERIA)}.")
     if x_train is None:
         raise ConfigError(f"Criterion {criterion!r} needs training inputs to estimate the Hessian.")
-    convolutions = [name for name, kernel in kernels.items() if kernel.ndim != 2]
-    if criterion == "resource" and convolutions:
-        raise ConfigError(
-            f"Criterion 'resource' prices Dense products only; the model has convolution kernels "
-            f"({', '.join(convolutions)}). Use criterion 'obd' (or 'magnitude') for convolutional models."
-        )
     from .hessian import diagonal_hessian
 
     hessians = diagonal_hessian(model, x_train, max_samples=hessian_samples, seed=seed)
