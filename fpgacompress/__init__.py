@@ -104,6 +104,7 @@ _PUBLIC_API: dict[str, str] = {
     # low-rank factorization
     "factorize": "fpgacompress.factorization",
     "factorize_and_fine_tune": "fpgacompress.factorization",
+    "FactorizeSpec": "fpgacompress.factorization",
     # boards and firmware
     "Board": "fpgacompress.boards",
     "load_board": "fpgacompress.boards",

@@ -1,7 +1,7 @@
 """The YAML recipe: one validated object for the whole chain, from data to firmware.
 
 Sections: ``data``, ``model``, ``regularization``, ``training`` (always), then the optional stages
-``autoprune``, ``sparsify``, ``pruning``, ``quantization`` and ``build`` (+ ``csim``). A section left out
+``autoprune``, ``factorize``, ``sparsify``, ``pruning``, ``quantization`` and ``build`` (+ ``csim``). A section left out
 skips its stage. ``search`` is read only by ``fpgacompress search`` (the other sections are its fixed
 settings). Unknown keys and wrong types are errors naming their dotted path (``pruning.target_sparsity``).
 """
@@ -24,6 +24,7 @@ from .config import (
     read_yaml,
 )
 from .errors import ConfigError
+from .factorization.spec import FactorizeSpec
 from .firmware.settings import BuildConfig
 from .pruning.spec import PruneSpec
 from .quantization.spec import QuantizationSpec
@@ -100,6 +101,7 @@ class Recipe(StrictConfig):
     regularization: RegularizationConfig = RegularizationConfig()
     training: TrainingConfig = TrainingConfig()
     autoprune: AutoPruneSpec | None = None
+    factorize: FactorizeSpec | None = None
     sparsify: SparsifySpec | None = None
     pruning: PruneSpec | None = None
     quantization: QuantizationStage | None = None

@@ -17,7 +17,7 @@ from .data import Dataset
 
 __all__ = ["write_summary", "stage_estimates"]
 
-_MODEL_STAGES = ("train", "autoprune", "sparsify", "prune", "quantize")
+_MODEL_STAGES = ("train", "autoprune", "factorize", "sparsify", "prune", "quantize")
 
 
 def stage_estimates(result) -> dict[str, dict]:

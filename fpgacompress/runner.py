@@ -1,4 +1,4 @@
-"""One recipe, one command: train -> AutoPruner -> sparsify -> prune -> quantize -> build -> csim -> report.
+"""One recipe, one command: train -> AutoPruner -> factorize -> sparsify -> prune -> quantize -> build -> csim -> report.
 
 The order is domain knowledge, written as plain code calling the public stage functions: structured
 node pruning first (it changes the topology), then unstructured pruning of what is left (Bayesian by
@@ -29,8 +29,8 @@ from .stage_cache import StageCache, StageRecord, stage_fingerprint
 
 __all__ = ["RunResult", "run", "STAGE_ORDER"]
 
-STAGE_ORDER = ("train", "autoprune", "sparsify", "prune", "quantize", "build", "csim", "report")
-MODEL_STAGES = ("train", "autoprune", "sparsify", "prune", "quantize")
+STAGE_ORDER = ("train", "autoprune", "factorize", "sparsify", "prune", "quantize", "build", "csim", "report")
+MODEL_STAGES = ("train", "autoprune", "factorize", "sparsify", "prune", "quantize")
 
 
 @dataclass
@@ -148,6 +148,7 @@ def _run_stages(recipe: Recipe, run_dir: Path, data, standardizer, progress: boo
 
     for name, section, work in (
         ("autoprune", recipe.autoprune, _autoprune),
+        ("factorize", recipe.factorize, _factorize),
         ("sparsify", recipe.sparsify, _sparsify),
         ("prune", recipe.pruning, _prune),
         ("quantize", recipe.quantization, _quantize),
@@ -287,6 +288,30 @@ def _autoprune(spec, recipe: Recipe, flow: _Flow, out: Path, progress: bool) -> 
     results["kept_features"] = list(pruned.kept_features)
     results["keep_counts"] = pruned.keep_counts
     results["export_max_abs_difference"] = pruned.export_max_abs_difference
+    return results
+
+
+def _factorize(spec, recipe: Recipe, flow: _Flow, out: Path, progress: bool) -> dict:
+    from .factorization import factorize_and_fine_tune
+
+    training = recipe.training if spec.epochs is None else recipe.training.model_copy(update={"epochs": spec.epochs})
+    factorized = factorize_and_fine_tune(
+        _load(flow),
+        flow.data,
+        training,
+        rank=spec.rank,
+        energy=spec.energy,
+        max_products=spec.max_products,
+        layers=spec.layers,
+        standardizer=flow.standardizer,
+        run_dir=out,
+        progress=progress,
+    )
+    _save_stage_figures_and_scores(factorized.model, flow.data, out)
+    results = _model_results(factorized.model, flow.data, factorized.training.metrics)
+    results["ranks"] = dict(factorized.ranks)
+    results["products_before"] = factorized.products_before
+    results["products_after"] = factorized.products_after
     return results
 
 

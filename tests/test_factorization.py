@@ -136,3 +136,44 @@ def test_factorized_pair_firmware_is_bit_exact_on_1000_jets(factorized_qat, smal
     result = csim(project, optimization_level=1)
     assert result.n_samples == 1000
     assert result.bit_exact, result.summary()
+
+
+def test_recipe_factorize_section_takes_exactly_one_rank_choice(tmp_path):
+    import yaml
+
+    from fpgacompress.errors import ConfigError
+    from fpgacompress.recipe import load_recipe
+
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump({"factorize": {"rank": 4, "energy": 0.9}}))
+    with pytest.raises(ConfigError, match=r"factorize.*exactly one of rank, energy or max_products.*rank, energy"):
+        load_recipe(path)
+    path.write_text(yaml.safe_dump({"factorize": {"max_products": 300, "epochs": 2}}))
+    assert load_recipe(path).factorize.max_products == 300
+
+
+@pytest.mark.slow
+def test_recipe_factorize_stage_hands_the_factorized_network_to_quantize(tmp_path):
+    import yaml
+
+    from fpgacompress.model_io import load_model
+    from fpgacompress.runner import run
+
+    recipe = {
+        "name": "lowrank",
+        "data": {"max_train": 2000, "max_test": 1000},
+        "model": {"topology": "16-32-16-5"},
+        "training": {"epochs": 4, "batch_size": 256, "learning_rate": 3e-3},
+        "factorize": {"rank": 4, "layers": ["fc1"], "epochs": 2},
+        "quantization": {"epochs": 2, "precision": {"default": {"weight": {"bits": 8, "integer": 1}}}},
+    }
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    result = run(path, tmp_path / "run", progress=False)
+    factorized = load_model(result.stages["factorize"].directory / "model.h5")
+    assert factorized.get_layer("fc1_bottleneck").kernel.shape == (16, 4)
+    assert factorized.get_layer("fc1").kernel.shape == (4, 32)
+    assert result.stages["factorize"].results["products_after"] < result.stages["factorize"].results["products_before"]
+    quantized = load_model(result.stages["quantize"].directory / "model.h5")
+    assert "fc1_bottleneck" in [layer.name for layer in quantized.layers]
+    assert "factorize" in result.summary_path.read_text()
