@@ -164,36 +164,11 @@ class DenseKind(LayerKind):
         return parts
 
     def quantize(self, layer, tensor, table):
-        from qkeras import QActivation, QDense
+        from qkeras import QDense
 
-        from ..errors import ConfigError
-        from ..pruning.mask import KernelMask
+        from ..quantization.weighted import quantize_weighted_layer
 
-        precision = table.layers[layer.name]
-        kept = layer.kernel.numpy() != 0
-        if precision.weight.kind == "binary" and not kept.all():
-            raise ConfigError(
-                f"Layer '{layer.name}' has {int((~kept).sum())} pruned (zero) weights, but binary weights have "
-                "no zero (binary maps 0 to +1). Use kind: ternary for pruned layers, or binary on a dense model."
-            )
-        function = self.fused_activation(layer)
-        quantized = QDense(
-            layer.units,
-            use_bias=layer.use_bias,
-            kernel_quantizer=precision.weight.build(),
-            bias_quantizer=precision.bias.build() if layer.use_bias else None,
-            kernel_initializer="zeros",  # the float weights are copied in afterwards
-            kernel_regularizer=layer.kernel_regularizer,
-            kernel_constraint=None if kept.all() else KernelMask(kept),
-            activation="linear" if function in (None, "relu") else function,
-            name=layer.name,
-        )
-        tensor = quantized(tensor)
-        if function == "relu":
-            tensor = QActivation(
-                table.layers[f"{layer.name}_relu"].activation.build(), name=f"{layer.name}_relu"
-            )(tensor)
-        return tensor, [(quantized, layer)]
+        return quantize_weighted_layer(QDense, layer, tensor, table, self.fused_activation(layer), layer.units)
 
     def hls_settings(self, layer, hls_config: dict, previous_step: str | None) -> None:
         layers = hls_config["LayerName"]

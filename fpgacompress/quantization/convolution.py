@@ -13,7 +13,7 @@ binary weights are refused on a pruned kernel (binary has no zero).
 
 from __future__ import annotations
 
-from ..errors import ConfigError, ModelError
+from ..errors import ModelError
 
 __all__ = ["CONVOLUTION_ROLES", "convolution_role", "fused_activation", "quantize_convolution"]
 
@@ -44,44 +44,25 @@ def quantize_convolution(layer, tensor, table):
         ModelError: a ``channels_first`` convolution.
     """
     import qkeras
-    from qkeras import QActivation
 
-    from ..pruning.mask import KernelMask
+    from .weighted import quantize_weighted_layer
 
     if layer.get_config().get("data_format") == "channels_first":
         raise ModelError(
             f"Layer '{layer.name}' is channels_first; hls4ml builds channels_last convolutions. Rebuild the "
             "model with data_format='channels_last' (the default) and transpose the inputs."
         )
-    precision = table.layers[layer.name]
-    kept = layer.kernel.numpy() != 0
-    if precision.weight.kind == "binary" and not kept.all():
-        raise ConfigError(
-            f"Layer '{layer.name}' has {int((~kept).sum())} pruned (zero) weights, but binary weights have "
-            "no zero (binary maps 0 to +1). Use kind: ternary for pruned layers, or binary on a dense model."
-        )
-    function = fused_activation(layer)
     config = layer.get_config()
-    quantized_class = getattr(qkeras, _QKERAS_CLASSES[convolution_role(layer)])
-    quantized = quantized_class(
+    return quantize_weighted_layer(
+        getattr(qkeras, _QKERAS_CLASSES[convolution_role(layer)]),
+        layer,
+        tensor,
+        table,
+        fused_activation(layer),
         config["filters"],
         config["kernel_size"],
         strides=config["strides"],
         padding=config["padding"],
         data_format=config.get("data_format") or "channels_last",
         dilation_rate=config["dilation_rate"],
-        use_bias=layer.use_bias,
-        kernel_quantizer=precision.weight.build(),
-        bias_quantizer=precision.bias.build() if layer.use_bias else None,
-        kernel_initializer="zeros",  # the float weights are copied in afterwards
-        kernel_regularizer=layer.kernel_regularizer,
-        kernel_constraint=None if kept.all() else KernelMask(kept),
-        activation="linear" if function in (None, "relu") else function,
-        name=layer.name,
     )
-    tensor = quantized(tensor)
-    if function == "relu":
-        tensor = QActivation(
-            table.layers[f"{layer.name}_relu"].activation.build(), name=f"{layer.name}_relu"
-        )(tensor)
-    return tensor, [(quantized, layer)]
