@@ -82,21 +82,13 @@ def _forward(model, inputs, prunable: set[str]):
     for layer in model.layers:
         if isinstance(layer, tf.keras.layers.InputLayer):
             continue
-        if layer.name in prunable and _is_convolution(layer):
-            if layer.padding == "causal":
+        if layer.name in prunable:
+            convolution = _is_convolution(layer)
+            if convolution and layer.padding == "causal":
                 current = tf.pad(current, layer._compute_causal_padding(current))
             activations[layer.name] = current
-            pre = layer.convolution_op(current, _effective_kernel(layer))
-            if getattr(layer, "use_bias", False) and layer.bias is not None:
-                pre = pre + layer.bias
-            pre_activations[layer.name] = pre
-            if _is_softmax(layer.activation):
-                logits, current = pre, tf.nn.softmax(pre)
-            else:
-                current = layer.activation(pre)
-        elif layer.name in prunable:
-            activations[layer.name] = current
-            pre = tf.matmul(current, _effective_kernel(layer))
+            kernel = _effective_kernel(layer)
+            pre = layer.convolution_op(current, kernel) if convolution else tf.matmul(current, kernel)
             if getattr(layer, "use_bias", False) and layer.bias is not None:
                 pre = pre + layer.bias
             pre_activations[layer.name] = pre
