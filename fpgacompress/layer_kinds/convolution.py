@@ -172,10 +172,10 @@ class ConvolutionKind(LayerKind):
         return True
 
     def quantizable_parts(self, layer) -> list[tuple[str, str]]:
-        from ..quantization.convolution import convolution_role, fused_activation
+        from ..quantization.convolution import convolution_role
 
         parts = [(layer.name, convolution_role(layer))]
-        if fused_activation(layer) == "relu":
+        if self.fused_activation(layer) == "relu":
             parts.append((f"{layer.name}_relu", "Activation"))
         return parts
 

@@ -13,9 +13,7 @@ binary weights are refused on a pruned kernel (binary has no zero).
 
 from __future__ import annotations
 
-from ..errors import ModelError
-
-__all__ = ["CONVOLUTION_ROLES", "convolution_role", "fused_activation", "quantize_convolution"]
+__all__ = ["CONVOLUTION_ROLES", "convolution_role", "quantize_convolution"]
 
 CONVOLUTION_ROLES = ("Conv1D", "Conv2D")
 _QKERAS_CLASSES = {"Conv1D": "QConv1D", "Conv2D": "QConv2D"}
@@ -26,32 +24,20 @@ def convolution_role(layer) -> str:
     return type(layer).__name__.removeprefix("Q")
 
 
-def fused_activation(layer) -> str | None:
-    """The activation inside the convolution, or ``None`` for linear."""
-    from ..layer_kinds.base import keras_activation_name
-
-    function = keras_activation_name(layer.activation)
-    return None if function == "linear" else function
-
-
 def quantize_convolution(layer, tensor, table):
     """Apply the QKeras copy of the float convolution ``layer`` to ``tensor``.
 
-    Returns ``(tensor, copies)`` like :meth:`~fpgacompress.layer_kinds.base.LayerKind.quantize`.
+    The layer has passed its kind's check (``quantize`` checks every layer first: channels_last, no
+    dilation...). Returns ``(tensor, copies)`` like :meth:`~fpgacompress.layer_kinds.base.LayerKind.quantize`.
 
     Raises:
         ConfigError: binary weights asked for a kernel with pruned (zero) weights.
-        ModelError: a ``channels_first`` convolution.
     """
     import qkeras
 
+    from ..layer_kinds.convolution import fused_activation
     from .weighted import quantize_weighted_layer
 
-    if layer.get_config().get("data_format") == "channels_first":
-        raise ModelError(
-            f"Layer '{layer.name}' is channels_first; hls4ml builds channels_last convolutions. Rebuild the "
-            "model with data_format='channels_last' (the default) and transpose the inputs."
-        )
     config = layer.get_config()
     return quantize_weighted_layer(
         getattr(qkeras, _QKERAS_CLASSES[convolution_role(layer)]),
