@@ -37,6 +37,10 @@ class DenseShape:
     n_out: int
 
 
+# Layer families that compute something from weights; a model with none of them builds no firmware.
+_COMPUTING_FAMILIES = frozenset({"dense", "convolution", "depthwise_convolution"})
+
+
 def check_supported_model(model) -> None:
     """Refuse a model with a layer, activation or quantizer the firmware flow does not handle.
 
@@ -59,9 +63,6 @@ def check_supported_model(model) -> None:
             "The model has no Dense or convolution layer, so the firmware would compute nothing; "
             "give it at least one Dense / QDense or Conv1D / Conv2D layer."
         )
-
-
-_COMPUTING_FAMILIES = frozenset({"dense", "convolution", "depthwise_convolution"})
 
 
 def dense_shapes(model) -> list[DenseShape]:
