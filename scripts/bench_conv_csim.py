@@ -63,31 +63,51 @@ def _dataset(kind: str):
     return logged.standardized()[0]
 
 
-def _network(kind: str):
+def _network(kind: str, *, quantized: bool = True):
+    """The matrix's QKeras network, or (``quantized=False``) its float twin: what a user trains, AutoPrunes and
+    then quantizes (the filter-pruned row)."""
     import tensorflow as tf
     from qkeras import QActivation, QConv1D, QConv2D, QDense, quantized_relu
 
+    layers = tf.keras.layers
     tf.keras.utils.set_random_seed(0)
-    if kind == "image2d":
-        inputs = tf.keras.Input((16, 16, 1), name="image")
-        conv, pool, extra = QConv2D, tf.keras.layers.MaxPooling2D, {}
+    two_d = kind == "image2d"
+    if quantized:
+        conv_class = QConv2D if two_d else QConv1D
+
+        def conv(filters, name, **settings):
+            return conv_class(filters, 3, kernel_quantizer=_q(), bias_quantizer=_q(), name=name, **settings)
+
+        def relu(name):
+            return QActivation(quantized_relu(6, 2), name=name)
+
+        def dense(name):
+            return QDense(3, kernel_quantizer=_q(), bias_quantizer=_q(), name=name)
+
     else:
-        inputs = tf.keras.Input((28, 2), name="profile")
-        conv, pool, extra = QConv1D, tf.keras.layers.MaxPooling1D, {"padding": "same"}
-    x = QActivation(_q(8, 3), name="input_quantizer")(inputs)
-    x = conv(4, 3, kernel_quantizer=_q(), bias_quantizer=_q(), name="conv1", **extra)(x)
-    x = QActivation(quantized_relu(6, 2), name="relu1")(x)
-    x = pool(2, name="pool1")(x)
+        conv_class = layers.Conv2D if two_d else layers.Conv1D
+
+        def conv(filters, name, **settings):
+            return conv_class(filters, 3, name=name, **settings)
+
+        def relu(name):
+            return layers.Activation("relu", name=name)
+
+        def dense(name):
+            return layers.Dense(3, name=name)
+
+    pool = layers.MaxPooling2D if two_d else layers.MaxPooling1D
+    inputs = tf.keras.Input((16, 16, 1) if two_d else (28, 2), name="image" if two_d else "profile")
+    x = QActivation(_q(8, 3), name="input_quantizer")(inputs) if quantized else inputs
+    x = conv(4, "conv1", **({} if two_d else {"padding": "same"}))(x)
+    x = pool(2, name="pool1")(relu("relu1")(x))
     # 2-D: 16 -> 14 -> 7 -> 7 (same) -> 3, Flatten 36; 1-D: 28 -> 28 -> 14 -> 12 -> 6, Flatten 48: sizes
     # for which reuse factors 3 and 9 (2-D) and 2 (1-D) are valid for every layer at once
-    x = conv(4 if kind == "image2d" else 8, 3, kernel_quantizer=_q(), bias_quantizer=_q(), name="conv2",
-             **({"padding": "same"} if kind == "image2d" else {}))(x)  # fmt: skip
-    x = QActivation(quantized_relu(6, 2), name="relu2")(x)
-    x = pool(2, name="pool2")(x)
-    x = tf.keras.layers.Flatten(name="flatten")(x)
-    x = QDense(3, kernel_quantizer=_q(), bias_quantizer=_q(), name="output")(x)
-    outputs = tf.keras.layers.Activation("softmax", name="softmax")(x)
-    return tf.keras.Model(inputs, outputs, name=kind)
+    x = conv(4 if two_d else 8, "conv2", **({"padding": "same"} if two_d else {}))(x)
+    x = pool(2, name="pool2")(relu("relu2")(x))
+    x = dense("output")(layers.Flatten(name="flatten")(x))
+    outputs = layers.Activation("softmax", name="softmax")(x)
+    return tf.keras.Model(inputs, outputs, name=kind if quantized else f"{kind}_float")
 
 
 def _trained(kind: str, data):
@@ -110,30 +130,6 @@ def _pruned(model, data):
     return prune(model, data, spec, training=training, progress=False).model
 
 
-def _float_network(kind: str):
-    """The float twin of :func:`_network`: what a user trains before AutoPruner and QAT."""
-    import tensorflow as tf
-
-    tf.keras.utils.set_random_seed(0)
-    layers = tf.keras.layers
-    if kind == "image2d":
-        inputs = tf.keras.Input((16, 16, 1), name="image")
-        conv, pool, extra = layers.Conv2D, layers.MaxPooling2D, {}
-    else:
-        inputs = tf.keras.Input((28, 2), name="profile")
-        conv, pool, extra = layers.Conv1D, layers.MaxPooling1D, {"padding": "same"}
-    x = conv(4, 3, name="conv1", **extra)(inputs)
-    x = layers.Activation("relu", name="relu1")(x)
-    x = pool(2, name="pool1")(x)
-    x = conv(4 if kind == "image2d" else 8, 3, name="conv2",
-             **({"padding": "same"} if kind == "image2d" else {}))(x)  # fmt: skip
-    x = layers.Activation("relu", name="relu2")(x)
-    x = pool(2, name="pool2")(x)
-    x = layers.Flatten(name="flatten")(x)
-    outputs = layers.Dense(3, activation="softmax", name="output")(x)
-    return tf.keras.Model(inputs, outputs, name=f"{kind}_float")
-
-
 def _filter_pruned(model, data):
     """The user's flow: a float CNN, AutoPruner over its filters (the reduced export), then QAT.
 
@@ -150,7 +146,7 @@ def _filter_pruned(model, data):
     )
 
     kind = "image2d" if len(model.input_shape) == 4 else "profile1d"
-    float_model = _float_network(kind)
+    float_model = _network(kind, quantized=False)
     float_model.compile(tf.keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
     float_model.fit(data.x_train, data.y_train, epochs=EPOCHS, batch_size=128, verbose=0)
     spec = AutoPruneSpec(keep={"conv1": 2, "conv2": 2}, soft_epochs=4, hard_epochs=2)
