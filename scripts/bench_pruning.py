@@ -129,6 +129,35 @@ def hls4ml_prune(model, data, args, seed: int, directory: Path):
     )
 
 
+def _float_model(args, seed: int, data, pretraining):
+    """The float baseline of one seed, trained once per setting and kept in ``--float-cache``.
+
+    Every method of a run starts from this model and is judged against it, so runs that explore one
+    method reuse the very same yardstick (and skip its training) when they share the cache.
+    """
+    from types import SimpleNamespace
+
+    from fpgacompress.metrics import evaluate
+    from fpgacompress.models import build_mlp
+    from fpgacompress.training import train
+
+    name = f"float_seed{seed}_train{args.max_train}_e{args.pretrain_epochs}_p{args.pretrain_patience}"
+    cached = args.float_cache / f"{name}.h5" if args.float_cache else None
+    if cached is not None and cached.exists():
+        model = build_mlp("16-64-32-32-5", seed=seed)
+        model.load_weights(cached)  # weights only: nothing in the file is executed
+        epochs = json.loads(cached.with_suffix(".json").read_text())["epochs"]
+        metrics = evaluate(model, data.x_test, data.y_test, data.class_names)
+        return SimpleNamespace(model=model, metrics=metrics, epochs_run=epochs)
+    trained = train(build_mlp("16-64-32-32-5", seed=seed), data, pretraining, progress=False)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        trained.model.save_weights(cached)
+        cached.with_suffix(".json").write_text(json.dumps({"epochs": trained.epochs_run,
+                                                           "accuracy": trained.metrics.accuracy}))  # fmt: skip
+    return trained
+
+
 def run_seed(args, seed: int) -> dict:
     """Every row for one seed, in this process (one TensorFlow thread)."""
     import tensorflow as tf
@@ -155,7 +184,7 @@ def run_seed(args, seed: int) -> dict:
                                  seed=seed)  # fmt: skip
     penalties = {"L1": L1(args.l1), "Lp": Lp(args.lp, p=0.1), "none": None}
     regularizers = ["Lp"] if args.qat_only else args.regularizers.split(",")
-    pretrained = {"float": train(build_mlp("16-64-32-32-5", seed=seed), data, pretraining, progress=False)}
+    pretrained = {"float": _float_model(args, seed, data, pretraining)}
     float_accuracy = pretrained["float"].metrics.accuracy
     float_epochs = pretrained["float"].epochs_run
     print(f"seed {seed}: float {float_accuracy:.4f} after {float_epochs} epochs", flush=True)
@@ -342,6 +371,9 @@ def main() -> None:
         "--qat-only", action="store_true", help="only resource + Lp, its 6-bit QAT and the reference recipe"
     )
     parser.add_argument("--out", type=Path, default=Path("runs/bench_pruning"))
+    parser.add_argument(
+        "--float-cache", type=Path, help="keep / reuse each seed's float baseline here (one per setting)"
+    )
     parser.add_argument("--one-seed", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
