@@ -106,6 +106,11 @@ TIMING_GRID = {
     "serial_tail_cycles": np.arange(0.0, 8.01, 1.0),
     "ultrascale_logic_factor": np.arange(0.2, 1.001, 0.05),
 }
+DEVICE_DELAYS = ("ultrascale_logic_factor", "multiplier_lut_ns")
+"""Delays of the silicon, not of the scheduler: how much faster UltraScale(+) fabric is than
+7-series, and a constant product built from LUTs and carry chains. Fitted once on the dense
+layers of every tool (then held fixed in each tool's fit), so a tool seen only on 7-series parts
+or only with DSP products still times an UltraScale+ layer or a fabric product from the others."""
 FIXED_TIMING = {"adder_per_bit_ns": 0.025}  # 7-series CARRY4: about 0.1 ns per 4 bits of carry chain
 
 
@@ -136,7 +141,9 @@ def _timing_error(rows: list, timing: dict) -> float:
     )
 
 
-def fit_dense_timing(rows: list, start: dict | None = None, sweeps: int = 6) -> dict[str, float]:
+def fit_dense_timing(
+    rows: list, start: dict | None = None, sweeps: int = 6, fixed: dict | None = None
+) -> dict[str, float]:
     """Delays and cycle offsets minimising the absolute cycle error of every dense layer.
 
     Coordinate descent over physically bounded grids (the error is a step function of each delay,
@@ -145,11 +152,14 @@ def fit_dense_timing(rows: list, start: dict | None = None, sweeps: int = 6) -> 
     scope with fewer examples starts from the larger one's delays: same devices, other scheduler.
     """
     start = start or {name: float(np.median(grid)) for name, grid in TIMING_GRID.items()}
-    timing = dict(start) | FIXED_TIMING
+    fixed = fixed or {}
+    timing = dict(start) | FIXED_TIMING | fixed
     best = _timing_error(rows, timing)
     for _ in range(sweeps):
         improved = False
         for name, grid in TIMING_GRID.items():
+            if name in fixed:
+                continue
             for value in sorted(grid, key=lambda v, name=name: abs(v - start[name])):
                 candidate = timing | {name: float(value)}
                 error = _timing_error(rows, candidate)
@@ -202,13 +212,21 @@ def _enough(rows: list, repository_index: int = -1) -> bool:
 
 def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficients:
     """Per scope (tool family, and era where >= 2 repositories show it): dense timing by grid
-    search, element-wise delay, then non-negative least squares per (layer kind, quantity)."""
+    search (the DEVICE_DELAYS fitted once on every tool's layers and held), element-wise delay,
+    then non-negative least squares per (layer kind, quantity); the top function's cycles per
+    scope and its registers (``design_ff``) once on every design."""
     tools: dict = {}
     by_scope = dense_rows(designs, base)
+    # Device delays no scheduler changes are fitted once on every tool's layers (see DEVICE_DELAYS).
+    pooled = [row for scope in ("vivado", "vitis") for row in by_scope.get(scope, [])]
+    fixed = None
+    if _enough(pooled):
+        pooled_timing = fit_dense_timing(pooled)
+        fixed = {name: pooled_timing[name] for name in DEVICE_DELAYS}
     start = None
     for scope in sorted(by_scope, key=lambda name: -len(by_scope[name])):
         if _enough(by_scope[scope]):
-            tools[scope] = {"dense_timing": fit_dense_timing(by_scope[scope], start)}
+            tools[scope] = {"dense_timing": fit_dense_timing(by_scope[scope], start, fixed=fixed)}
             start = start or tools[scope]["dense_timing"]
     for scope, rows in elementwise_rows(designs).items():
         if _enough(rows):
@@ -284,7 +302,7 @@ def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficien
         layer_rows = [row for row in design["layers"].values() if row]
         partial = estimate_design(design["spec"], coefficients=replace(fitted, tools=_without_design(tools)))
         glue = design_glue_features(design["spec"], partial.layers)
-        registers = design_register_features(design["spec"])
+        registers = design_register_features(design["spec"], partial.layers)
         cycles = design["total"]["latency_cycles_max"] - sum(row["latency_cycles_max"] for row in layer_rows)
         flip_flops = max(0, design["total"]["FF"] - sum(row["FF"] for row in layer_rows))
         streaming = any(layer.io_type == "io_stream" for layer in design["spec"].layers)
@@ -303,9 +321,15 @@ def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficien
         tools.setdefault(scope, {})["design_latency"] = dict(
             zip(GLUE_FEATURES, solution.tolist(), strict=True)
         )
+    # The top function's registers hold the layer outputs it passes on: one cost per held bit,
+    # the device's, fitted on every design (a tool era seen in few designs cannot set it alone).
+    samples = [row for scope in ("vivado", "vitis") for row in top_rows.get(scope, [])]
+    if _enough(samples):
         matrix = np.array([[registers[name] for name in REGISTER_FEATURES] for _, registers, *_ in samples])
         solution, _ = nnls(matrix, np.array([row[3] for row in samples], dtype=float))
-        tools[scope]["design_ff"] = dict(zip(REGISTER_FEATURES, solution.tolist(), strict=True))
+        tools.setdefault("all", {})["design_ff"] = dict(
+            zip(REGISTER_FEATURES, solution.tolist(), strict=True)
+        )
     return replace(base, tools=tools)
 
 
@@ -369,6 +393,43 @@ def summarize(rows: list[dict], dense_rows_: list[dict]) -> dict:
     return summary
 
 
+def component_cycles(design: dict, report) -> dict[str, tuple[int, int]]:
+    """(predicted, reported) cycles of each part of a design's latency: its dense, element-wise and
+    table (softmax) layers summed, and the rest -- the top function's glue, or in a dataflow
+    (io_stream) design the difference between its latency and the sum of its layers."""
+    sums = {"dense": [0, 0], "elementwise": [0, 0], "table": [0, 0]}
+    for layer, row in zip(design["spec"].layers, report.layers, strict=False):
+        truth = design["layers"].get(layer.name)
+        if not truth:
+            continue
+        if isinstance(layer, DenseSpec):
+            kind = "dense"
+        else:
+            kind = "table" if layer.function in TABLE_FUNCTIONS else "elementwise"
+        sums[kind][0] += row.latency_cycles
+        sums[kind][1] += truth["latency_cycles_max"]
+    total = (report.totals.latency_cycles, design["total"]["latency_cycles_max"])
+    glue = tuple(total[i] - sum(values[i] for values in sums.values()) for i in range(2))
+    return {kind: tuple(values) for kind, values in sums.items()} | {"glue": glue}
+
+
+def print_residuals(validation: dict) -> None:
+    """Predicted minus reported cycles per design and component, then per component how many
+    designs it puts off by more than 2 cycles (the latency target's tolerance)."""
+    print("id  tool           repository                design  dense  elem  table  glue")
+    off = dict.fromkeys(("dense", "elementwise", "table", "glue"), 0)
+    for row in validation["designs"]:
+        parts = {kind: p - t for kind, (p, t) in row["cycles"].items()}
+        for kind, error in parts.items():
+            off[kind] += abs(error) > 2
+        print(
+            f"{row['id']:>3} {row['tool']:14} {row['repository'][:25]:25} "
+            f"{row['latency'][0] - row['latency'][1]:+6d} {parts['dense']:+6d} {parts['elementwise']:+5d} "
+            f"{parts['table']:+6d} {parts['glue']:+5d}"
+        )
+    print("designs with a component off by more than 2 cycles:", off)
+
+
 def cross_validate(designs: list[dict], base: EstimatorCoefficients, group: str = "repository") -> dict:
     """Leave one ``group`` out (``repository`` or ``network``): refit without its designs, predict them.
 
@@ -407,6 +468,7 @@ def cross_validate(designs: list[dict], base: EstimatorCoefficients, group: str 
                     "latency": (predicted.latency_cycles, truth["latency_cycles_max"]),
                     "ii": (predicted.ii, truth["ii_max"]),
                     "hls4ml_dsp": hls4ml_dsp_rule(spec),
+                    "cycles": component_cycles(design, report),
                 }
             )
     result = {"summary": {"all": summarize(per_design, per_layer)}, "designs": per_design}
@@ -470,12 +532,19 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=DEFAULT_COEFFICIENTS_PATH)
     parser.add_argument("--cross-validate", action="store_true", help="print the CV table, write nothing")
     parser.add_argument("--group", choices=("repository", "network"), default="repository")
+    parser.add_argument(
+        "--residuals",
+        action="store_true",
+        help="print predicted minus reported cycles per design and component",
+    )
     arguments = parser.parse_args()
     designs = load_calibration_set(arguments.reports)
     base = EstimatorCoefficients()
     validation = cross_validate(designs, base, arguments.group)
     for row in validation["designs"]:
-        print(row)
+        print({key: value for key, value in row.items() if key != "cycles"})
+    if arguments.residuals:
+        print_residuals(validation)
     for scope, values in validation["summary"].items():
         print(scope, values)
     if arguments.cross_validate:

@@ -355,12 +355,15 @@ def test_io_stream_resource_layer_starts_again_only_when_done():
     row_stream = estimate_design(DesignSpec((stream,), hls_tool="vivado-2019.2")).layers[0]
     assert row_parallel.ii == 8
     assert row_stream.ii == row_stream.latency_cycles > 8
+
+
 def test_the_estimate_writes_only_what_it_reads_and_reads_the_same_design(monkeypatch):
     """The estimate writes hls4ml's headers and weights only (not the HLS library, test bench and
     archive): the design read back equals the one read from hls4ml's whole project."""
     from fpgacompress.estimation import model_reader
     from fpgacompress.models import build_mlp
     from fpgacompress.quantization import QuantizationSpec, quantize
+
     model = build_mlp("16-32-16-5", seed=0)
     weights = model.get_weights()
     rng = np.random.default_rng(0)
@@ -372,3 +375,77 @@ def test_the_estimate_writes_only_what_it_reads_and_reads_the_same_design(monkey
             patch.setattr(model_reader, "_write_what_the_reader_reads", lambda hls_model: hls_model.write())
             whole = estimate(candidate, board="serenity-ku15p", **settings)
         assert lean == whole and lean.totals.lut > 0
+
+
+def test_top_function_registers_no_boundary_between_two_combinational_layers():
+    """The top function registers a layer's output unless it and the next layer both take 0
+    cycles (they chain into one cycle): glue cycles and held bits count registered boundaries only,
+    and a design whose every layer is combinational (a 25 ns clock) has no glue at all."""
+    from fpgacompress.estimation import ActivationSpec
+    from fpgacompress.estimation.estimator import design_glue_features, design_register_features
+    from fpgacompress.estimation.report import LayerResources
+
+    fixed = parse_fixed_point("ap_fixed<16,6>")
+    layers = (
+        _dense(8, 4),
+        ActivationSpec("bn", "normalize", 4, fixed, fixed),
+        ActivationSpec("relu", "relu", 4, fixed, fixed),
+        _dense(4, 2, seed=1),
+    )
+    design = DesignSpec(layers, hls_tool="vitis-2021.1")
+
+    def rows(*cycles):
+        return [LayerResources(str(i), 0, 0, 0, 0, latency, 1) for i, latency in enumerate(cycles)]
+
+    sequential = rows(3, 1, 1, 2)
+    chained = rows(3, 0, 0, 2)  # bn -> relu chain into one cycle: 2 of 3 boundaries registered
+    assert design_glue_features(design, sequential)["layer_boundaries"] == 3
+    assert design_glue_features(design, chained)["layer_boundaries"] == 2
+    bits = 4 * fixed.width  # each layer output here is 4 words of 16 bits
+    assert design_register_features(design, sequential)["layer_output_bits"] == 3 * bits
+    assert design_register_features(design, chained)["layer_output_bits"] == 2 * bits
+    combinational = rows(0, 0, 0, 0)
+    assert design_glue_features(design, combinational)["glue_registers"] == 0
+    assert design_register_features(design, combinational)["layer_output_bits"] == 0
+    # Without a schedule (no rows) every output counts, as before a design is scheduled.
+    assert design_register_features(design)["layer_output_bits"] == 3 * bits
+
+
+def test_fabric_products_fill_the_first_register_stage():
+    """A LUT product is one operator the scheduler does not cut: its layer's first register holds
+    every product (input + weight bits each), whatever the fitted product delay; a DSP layer with
+    the same schedule can place that register further along, inside the adder tree."""
+    from fpgacompress.estimation.hardware_model import count_dense
+    from fpgacompress.estimation.timing import DenseTiming, schedule_register_bits
+
+    coefficients = load_coefficients()
+    layer = _dense(32, 8)
+    product_bits = int((layer.weight_integers != 0).sum()) * (
+        layer.input_type.width + layer.weight_type.width
+    )
+    fabric = count_dense(layer, coefficients, "fabric")
+    assert fabric.dsp_products == 0 and fabric.multiplications > 0
+    # 2 cycles, a short product (0.5 ns) before 5 adder levels of 2 ns: uniform cuts would both
+    # land in the adder tree.
+    timing = DenseTiming(2, 1, 1, 2, 0, multiplier_delay_ns=0.5, adder_delay_ns=2.0, period_ns=4.4)
+    bits = schedule_register_bits(layer, fabric, timing)
+    assert bits >= product_bits + layer.n_out * layer.accum_type.width
+    dsp = count_dense(layer, coefficients, "dsp")
+    assert dsp.dsp_products > 0
+    assert schedule_register_bits(layer, dsp, timing) < product_bits
+
+
+def test_device_delays_are_fitted_once_and_held_in_every_tool_fit():
+    """The UltraScale fabric factor and the LUT product delay are the silicon's: the calibration
+    fits them on every tool's layers and holds them fixed in each tool's own fit."""
+    from fpgacompress.estimation.hardware_model import count_dense
+
+    script = _calibration_script()
+    assert set(script.DEVICE_DELAYS) == {"ultrascale_logic_factor", "multiplier_lut_ns"}
+    layer = _dense(16, 4)
+    counts = count_dense(layer, load_coefficients(), "auto")
+    design = DesignSpec((layer,), clock_period_ns=5.0, hls_tool="vitis-2021.1", part="xcvu9p-flga2104-2-e")
+    rows = [(layer, counts, design, 1, "one"), (layer, counts, design, 1, "two")]
+    fitted = script.fit_dense_timing(rows, fixed={"ultrascale_logic_factor": 0.35}, sweeps=1)
+    assert fitted["ultrascale_logic_factor"] == 0.35
+    assert script.fit_dense_timing(rows, sweeps=1)["ultrascale_logic_factor"] != 0.35

@@ -179,10 +179,18 @@ def _layer_row(layer: LayerSpec, design: DesignSpec, coefficients: EstimatorCoef
     )
 
 
+def _registered_boundary(rows, index: int) -> bool:
+    """Whether the top function registers the output of layer ``index``: unless both it and the
+    next layer are combinational (0 cycles), which the scheduler chains into one cycle."""
+    return rows[index].latency_cycles > 0 or rows[index + 1].latency_cycles > 0
+
+
 def design_glue_features(design: DesignSpec, rows) -> dict[str, float]:
     """Features of the cycles the top function adds around its layer calls.
 
-    Each boundary between two layer calls may be registered (``layer_boundaries``); a dense layer
+    Each boundary between two layer calls may be registered (``layer_boundaries``) -- not where
+    both layers are combinational, which chain into one cycle (a Vitis HLS 2021.1 design at 5 ns:
+    batch-norm then ReLU, 0 cycles each, add no glue cycle between them); a dense layer
     pipelined at II=1 inside the pipelined top gets an extra input register (``pipelined_dense``).
     In the Vitis HLS reports the glue is exactly one cycle per boundary plus one per such layer
     (8 layers, 4 dense at reuse factor 1: 11 cycles; at reuse factor 2: 7).
@@ -192,7 +200,8 @@ def design_glue_features(design: DesignSpec, rows) -> dict[str, float]:
         for layer, row in zip(design.layers, rows, strict=False)
         if isinstance(layer, DenseSpec) and row.ii == 1
     )
-    boundaries = max(0, len(rows) - 1)
+    # Two combinational layers in a row chain into one cycle: no register between them.
+    boundaries = sum(1 for index in range(len(rows) - 1) if _registered_boundary(rows, index))
     # A design whose every layer is combinational (a slow clock) has no pipeline to register.
     registered = 1.0 if any(row.latency_cycles > 0 for row in rows) else 0.0
     return {
@@ -205,14 +214,18 @@ def design_glue_features(design: DesignSpec, rows) -> dict[str, float]:
     }
 
 
-def design_register_features(design: DesignSpec) -> dict[str, float]:
+def design_register_features(design: DesignSpec, rows=None) -> dict[str, float]:
     """Features of the flip-flops the top function adds: each layer's output held between calls.
 
     The csynth per-layer rows exclude the top function's own registers; in every report they are
     close to one register per bit of each layer's output (``layer_output_bits``) plus the input.
+    Given the layers' scheduled ``rows``, an output chained combinationally into the next layer
+    (both 0 cycles, as at a 25 ns clock) is not counted: no register holds it.
     """
     output_bits = 0
-    for layer in design.layers[:-1]:
+    for index, layer in enumerate(design.layers[:-1]):
+        if rows is not None and not _registered_boundary(rows, index):
+            continue  # chained into the next layer's cycle: no register holds it
         if is_spatial(layer):  # a feature map streams through FIFOs: one word is held, not the map
             output_bits += layer.stream_width_bits
         elif isinstance(layer, DenseSpec):
@@ -248,10 +261,9 @@ def estimate_design(
     streaming = any(layer.io_type == "io_stream" for layer in design.layers)
     if streaming and any(is_spatial(layer) for layer in design.layers):
         total_latency = spatial_design_latency(design, rows)  # a dataflow CNN: layers overlap
+    registers = design_register_features(design, rows)
     rows += list(fifos)
-    top_ff = round(
-        _predict(coefficients.model(design.tool.era, "design_ff"), design_register_features(design))
-    )
+    top_ff = round(_predict(coefficients.model(design.tool.era, "design_ff"), registers))
     if top_ff > 0:
         rows.append(LayerResources(name="top", dsp=0, lut=0, ff=top_ff, bram_18k=0, latency_cycles=0, ii=1))
     totals = LayerResources(
@@ -290,8 +302,7 @@ def _uncertainty(coefficients: EstimatorCoefficients, era: str) -> dict | None:
 
 
 def with_budgets(report: ResourceReport, *, tmux: int | None = None, latency_budget_ns: float | None = None):
-    """``report`` with the LHC timing budgets its verdict checks: II <= clock x TMUX x 25 ns, latency <= budget.
-    """
+    """``report`` with the LHC timing budgets its verdict checks: II <= clock x TMUX x 25 ns, latency <= budget."""
     from ..boards import max_initiation_interval
 
     changes = {}

@@ -298,7 +298,10 @@ def schedule_register_bits(layer: DenseSpec, counts: DenseCounts, timing: DenseT
     flight there: every product (``input + weight`` bits; HLS pipelines a DSP product with
     fabric registers too) while the multipliers run, then each output's remaining partial sums (``ceil(nonzeros / 2**level)`` of ``accum`` bits). A layer
     scheduled in 0 cycles is combinational and holds nothing. This places Vivado HLS's single
-    register of an UltraScale+ layer inside the adder tree, where the reports show it.
+    register of an UltraScale+ layer inside the adder tree, where the reports show it. A product
+    built in LUTs is one operator the scheduler cannot cut (Vitis HLS times a forced-fabric 8x8
+    product at 5.3 ns yet gives it one 3.33 ns cycle): the first register holds every product and
+    the others spread along the adder tree.
 
     With a reuse factor the latency strategy issues the products over ``serial_cycles`` and holds
     every one of them until the tree sums them; the resource strategy (``dense_resource``) instead
@@ -326,8 +329,17 @@ def schedule_register_bits(layer: DenseSpec, counts: DenseCounts, timing: DenseT
         # Sums chained one after another (very large layers): each product is registered once,
         # and each output's running sum is live at every cycle boundary of the chain.
         return int(round(bits + products + outputs * parallel_cycles))
+    # A fabric (LUT) product is one operator the scheduler does not cut: the first register
+    # holds the products, the others spread along the adder tree.
+    lut_products = not counts.dsp_products and counts.multiplications > 0
     for boundary in range(1, parallel_cycles + 1):
         elapsed = chain_ns * boundary / (parallel_cycles + 1)
+        if lut_products:
+            if boundary == 1:
+                bits += products
+                continue
+            adders_ns = chain_ns - timing.multiplier_delay_ns
+            elapsed = timing.multiplier_delay_ns + adders_ns * (boundary - 1) / parallel_cycles
         if elapsed < timing.multiplier_delay_ns:
             bits += products
             continue
