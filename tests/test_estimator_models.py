@@ -449,3 +449,27 @@ def test_device_delays_are_fitted_once_and_held_in_every_tool_fit():
     fitted = script.fit_dense_timing(rows, fixed={"ultrascale_logic_factor": 0.35}, sweeps=1)
     assert fitted["ultrascale_logic_factor"] == 0.35
     assert script.fit_dense_timing(rows, sweeps=1)["ultrascale_logic_factor"] != 0.35
+
+
+def test_multiplier_limit_follows_the_zeros_the_config_declares(tmp_path):
+    """hls4ml's ALLOCATION limit is ``ceil(n_in*n_out/RF) - n_zeros/RF`` with the config's declared
+    n_zeros; a project written from float weights declares 0 even where its fixed-point weights
+    have zeros, and the tool then instantiates (and issues products on) the larger limit."""
+    from fpgacompress.estimation.hardware_model import count_dense
+
+    coefficients = load_coefficients()
+    layer = _dense(16, 8, reuse_factor=4)
+    weights = layer.weights.copy()
+    weights[:8, :] = 0.0  # 64 of 128 weights are zeros in the firmware
+    counted = dataclasses_replace(layer, weights=weights)
+    declared = dataclasses_replace(counted, declared_zeros=0)
+    assert count_dense(counted, coefficients, "dsp").multiplier_limit == 32 - 64 // 4
+    assert count_dense(declared, coefficients, "dsp").multiplier_limit == 32
+    # The reader takes n_zeros from the layer's config struct; without it the weights decide.
+    project = _write_project(tmp_path / "prj")
+    parameters = project / "firmware" / "parameters.h"
+    assert read_hls_project(project).layers[0].declared_zeros is None
+    parameters.write_text(
+        _PARAMETERS.replace("reuse_factor = 1;", "reuse_factor = 1;\n    static const unsigned n_zeros = 5;")
+    )
+    assert read_hls_project(project).layers[0].declared_zeros == 5

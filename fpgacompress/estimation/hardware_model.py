@@ -147,9 +147,10 @@ def count_dense(
     else:
         constant_dsp = 0
         wide_constant = np.zeros_like(wide_constant)
-    limit = multiplier_limit(
-        layer.n_in, layer.n_out, layer.n_in * layer.n_out - n_nonzero, layer.reuse_factor
-    )
+    # The ALLOCATION pragma's limit is computed from the zeros the config declares (hls4ml's
+    # n_zeros), which the tool obeys even where the written weights have more zeros.
+    zeros = layer.n_in * layer.n_out - n_nonzero if layer.declared_zeros is None else layer.declared_zeros
+    limit = multiplier_limit(layer.n_in, layer.n_out, zeros, layer.reuse_factor)
     shared = layer.reuse_factor > 1 and limit < constant_dsp
     dsp_products = min(constant_dsp, limit) if allowed_on_dsp else 0
     dsp_products *= slices_per_product(

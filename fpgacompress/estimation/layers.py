@@ -37,6 +37,10 @@ class DenseSpec:
         strategy: hls4ml ``Strategy``, lowercase.
         io_type: hls4ml ``IOType``.
         result_type: Type of the layer's output (the accumulator's when not given).
+        declared_zeros: ``n_zeros`` as the project's layer config declares it: the constant the
+            ``ALLOCATION`` limit on multipliers is computed from. hls4ml counts it on the weights
+            it was given, which need not be the zeros of the written fixed-point weights (a
+            project written from float weights declares 0). None: counted from ``weights``.
     """
 
     name: str
@@ -48,6 +52,7 @@ class DenseSpec:
     strategy: Strategy = "latency"
     io_type: IoType = "io_parallel"
     result_type: FixedPointType | None = None
+    declared_zeros: int | None = None
 
     def __post_init__(self) -> None:
         if self.result_type is None:

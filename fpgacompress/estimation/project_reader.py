@@ -144,6 +144,16 @@ def _read_weights(firmware_dir: Path, index: int, n_in: int, n_out: int, layer_n
     return values.reshape(n_in, n_out)
 
 
+def _declared_zeros(text: str | None, defines: dict, name: str) -> int | None:
+    """The layer config's ``n_zeros`` (the multiplier limit's), or None when absent."""
+    if text is None:
+        return None
+    try:
+        return _integer(text, defines, name)
+    except ModelError:
+        return None
+
+
 def _integer(expression: str, defines: dict[str, str], layer_name: str) -> int:
     """A size written as an integer or a product of ``#define`` names (``OUT_HEIGHT_2*OUT_WIDTH_2*N_FILT_2``)."""
     text = re.sub(r"[A-Za-z_]\w*", lambda word: defines.get(word.group(0), word.group(0)), expression)
@@ -310,6 +320,7 @@ def read_hls_project(
                     strategy="resource" if "resource" in constants.get("strategy", "") else "latency",
                     io_type=io_type,
                     result_type=_resolve_type(output_alias, typedefs),
+                    declared_zeros=_declared_zeros(constants.get("n_zeros"), defines, name),
                 )
             )
         else:
