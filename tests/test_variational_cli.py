@@ -67,7 +67,7 @@ def test_sparsify_command_writes_sparse_model_mask_and_report(saved_tagger, tmp_
     assert set(report["layers"]) == {"fc1", "fc2", "output"}
     model = load_model(out / "model.h5")
     mask = PruningMask.load(out / "mask.npz")
-    assert mask.sparsity == pytest.approx(report["sparsity"]) and mask.sparsity == pytest.approx(0.9, abs=0.01)
+    assert mask.sparsity == pytest.approx(report["sparsity"]) and 0.9 <= mask.sparsity < 0.91
     assert mask.violations(model) == {}
     assert PruningMask.from_model(model).sparsity == pytest.approx(mask.sparsity)
     assert load_standardizer(out / "model.h5") is not None

@@ -34,7 +34,7 @@ class SparsifySpec(StrictConfig):
             training set were ``kl_scale`` times smaller): a dial from accuracy to sparsity.
         threshold: weights with ``log alpha >= threshold`` are removed (3: noise ~4.5x the mean).
         target_sparsity: if set, the Dense layers' log alpha cut is chosen after training so that this
-            fraction of their weights is removed, the noisiest first over all layers together (the
+            fraction of their weights (at least) is removed, the noisiest first over all layers together (the
             sparsity asked for, whatever ``kl_scale`` reached at ``threshold``); ``threshold`` then cuts
             only the feature gate. ``None``: the fixed ``threshold`` everywhere.
         initial_log_sigma2: starting ``log sigma^2`` of every weight (small: the trained model's output).

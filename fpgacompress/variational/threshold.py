@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,14 +57,15 @@ def threshold_for_sparsity(variational, target_sparsity: float) -> float:
 
     Weights are removed in order of decreasing log alpha (the noisiest first), over every Dense layer
     at once, as a global magnitude threshold ranks weights: the cut is the k-th largest log alpha,
-    ``k = round(target_sparsity * n)``. Ties (log alpha is clipped at 10) are removed together, so
-    the sparsity reached can exceed the target; the feature gate is not counted.
+    ``k = ceil(target_sparsity * n)``, so at least the target is removed. Ties (log alpha is clipped
+    at 10) are removed together, so the sparsity reached can exceed the target; the feature gate is
+    not counted.
     """
     dense = [layer for layer in variational_layers(variational) if isinstance(layer, VariationalDense)]
     if not dense:
         raise ModelError(f"Model '{variational.name}' has no VariationalDense layer to rank.")
     log_alpha = np.concatenate([layer.log_alpha().ravel() for layer in dense])
-    removed = min(max(int(round(target_sparsity * log_alpha.size)), 1), log_alpha.size)
+    removed = min(max(math.ceil(target_sparsity * log_alpha.size - 1e-9), 1), log_alpha.size)
     return float(np.sort(log_alpha)[::-1][removed - 1])
 
 
