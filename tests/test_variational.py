@@ -276,6 +276,7 @@ def test_non_finite_log_alpha_is_an_error():
         ({"epochs": 0}, "epochs"),
         ({"on_empty_layer": "drop"}, "on_empty_layer"),
         ({"kl_scale": 0}, "kl_scale"),
+        ({"target_sparsity": 1.0}, "target_sparsity"),
         ({"epoch": 3}, "epoch: unknown key"),
     ],
 )

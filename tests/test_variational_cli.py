@@ -47,6 +47,14 @@ def test_bad_threshold_exits_2_before_training(saved_tagger, tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_target_sparsity_outside_0_1_exits_2_before_training(saved_tagger, tmp_path, capsys):
+    code = main(["sparsify", str(saved_tagger), "--target-sparsity", "95", "--out", str(tmp_path / "out")])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error:") and "target_sparsity" in error and len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
 def test_sparsify_command_writes_sparse_model_mask_and_report(saved_tagger, tmp_path, capsys):
     from fpgacompress.model_io import load_model, load_standardizer
     from fpgacompress.pruning.mask import PruningMask
