@@ -29,7 +29,8 @@ start: no penalized pretraining, whose models start below the float one); ``--le
 ``--batch-size`` set the retraining of ours, TF-MOT and the variational fine-tuning (QAT and the
 reference recipe keep Adam 1e-3 at batch 512); ``--kl-scales`` adds sparse variational dropout rows
 (``fpgacompress.variational.sparsify`` from the float model, cosine learning rate, the same epoch
-budget: ``budget - --vd-fine-tune-epochs`` variational epochs, then masked fine-tuning);
+budget: ``budget - --vd-fine-tune-epochs`` variational epochs, then masked fine-tuning;
+``--vd-target-sparsity`` cuts log alpha at that sparsity instead of at 3);
 ``--qat`` names the rows given 6-bit QAT.
 
 Every pruned model is estimated (``fpgacompress.estimation.estimate``: ``ap_fixed<16,6>``, Vitis,
@@ -60,7 +61,8 @@ def _estimate(model) -> dict:
     from fpgacompress.estimation import estimate
 
     totals = estimate(model, default_precision="ap_fixed<16,6>", multiplier_binding="auto").totals
-    return {"lut": totals.lut, "dsp": totals.dsp, "lut_55dsp": totals.lut + 55 * totals.dsp}
+    return {"lut": totals.lut, "dsp": totals.dsp, "lut_55dsp": totals.lut + 55 * totals.dsp,
+            "latency_cycles": totals.latency_cycles}  # fmt: skip
 
 
 def _row(label, model, test_accuracy, epochs, seconds, pretrained_accuracy) -> dict:
@@ -230,10 +232,12 @@ def run_seed(args, seed: int) -> dict:
         from fpgacompress.variational import SparsifySpec, sparsify
 
         label = f"variational dropout, kl_scale {kl_scale:g}"
+        if args.vd_target_sparsity is not None:
+            label += f", cut to {args.vd_target_sparsity:.1%}"
         vd_epochs = budget_epochs - args.vd_fine_tune_epochs
         spec = SparsifySpec(epochs=vd_epochs, warmup_epochs=max(1, vd_epochs // 4), learning_rate=args.vd_learning_rate,
                             batch_size=256, kl_scale=kl_scale, fine_tune_epochs=args.vd_fine_tune_epochs,
-                            learning_rate_schedule="cosine")  # fmt: skip
+                            learning_rate_schedule="cosine", target_sparsity=args.vd_target_sparsity)  # fmt: skip
         started = time.perf_counter()
         result = sparsify(pretrained["float"].model, data, spec, training=retraining, progress=False)
         rows.append(_row(label, result.model, result.metrics_final.accuracy, budget_epochs,
@@ -276,7 +280,8 @@ def run_seed(args, seed: int) -> dict:
         qat_rows.append({"method": f"{label} + QAT 6-bit (8-bit ReLU)", "accuracy": quantized.training.metrics.accuracy,
                          "bops": report.total_bops, "effective_zeros": report.sparsity,
                          "epochs": epochs_before + quantized.training.epochs_run,
-                         "seconds": round(time.perf_counter() - started)})  # fmt: skip
+                         "seconds": round(time.perf_counter() - started),
+                         **_estimate(quantized.model)})  # fmt: skip
     if not qat_rows:  # --qat with no row: no quantization table
         return {"seed": seed, "float_accuracy": float_accuracy, "float_epochs": float_epochs, "n_train": len(data.y_train),
                 "n_val": len(data.y_val), "n_test": len(data.y_test), "rows": rows, "qat_rows": []}  # fmt: skip
@@ -357,6 +362,9 @@ def main() -> None:
     parser.add_argument("--kl-scales", type=float, nargs="*", default=[], help="variational dropout rows")
     parser.add_argument("--vd-learning-rate", type=float, default=1e-2)
     parser.add_argument("--vd-fine-tune-epochs", type=int, default=10)
+    parser.add_argument(
+        "--vd-target-sparsity", type=float, help="variational rows: cut log alpha to this sparsity (not threshold 3)"
+    )
     parser.add_argument("--skip-tfmot", action="store_true")
     parser.add_argument("--qat", nargs="*", default=["resource + L1", "resource + Lp"], help="rows given 6-bit QAT")
     parser.add_argument("--target-sparsity", type=float, default=0.93)

@@ -276,6 +276,7 @@ def test_non_finite_log_alpha_is_an_error():
         ({"epochs": 0}, "epochs"),
         ({"on_empty_layer": "drop"}, "on_empty_layer"),
         ({"kl_scale": 0}, "kl_scale"),
+        ({"target_sparsity": 1.0}, "target_sparsity"),
         ({"epoch": 3}, "epoch: unknown key"),
     ],
 )
@@ -306,3 +307,34 @@ def test_a_quantized_model_is_refused(toy):
     _, model = toy
     with pytest.raises(ModelError, match="already quantized.*sparsify the float model"):
         to_variational(quantize(model, QuantizationSpec.uniform(6)), n_train_samples=100)
+
+
+def test_target_sparsity_removes_the_noisiest_weights_over_all_dense_layers_and_keeps_the_gate_cut():
+    from fpgacompress.variational import threshold_for_sparsity, threshold_mask
+
+    model = _variational_model()  # fc1 6x5 + output 5x3 = 45 Dense weights; the gate cuts at 2.0
+    dense_log_alpha = np.concatenate([model.get_layer(name).log_alpha().ravel() for name in ("fc1", "output")])
+    assert threshold_for_sparsity(model, 0.6) == pytest.approx(np.sort(dense_log_alpha)[::-1][26])  # 27 = 0.6 * 45
+    cut = threshold_for_sparsity(model, 0.61)  # at least 61 %: 28 of 45 removed (27.45 rounded up)
+    assert cut == pytest.approx(np.sort(dense_log_alpha)[::-1][27])
+    mask, layers = threshold_mask(model, 2.0, target_sparsity=0.61)
+    kept = mask.masks["fc1"].sum() + mask.masks["output"].sum()
+    assert kept == 45 - 28
+    noisiest_kept = max(
+        model.get_layer(name).log_alpha()[mask.masks[name]].max() for name in ("fc1", "output")
+    )
+    assert noisiest_kept < cut  # every removed weight is noisier than every kept one
+    gate = model.get_layer("input_feature_gate")
+    np.testing.assert_array_equal(mask.masks["input_feature_gate"], gate.log_alpha() < 2.0)
+    assert layers["fc1"].threshold == pytest.approx(cut) and layers["input_feature_gate"].threshold == 2.0
+    assert model.get_layer("output").threshold == pytest.approx(cut)  # inference follows the mask
+
+
+def test_sparsify_reaches_the_target_sparsity_and_the_export_matches(toy):
+    from fpgacompress.variational import sparsify
+
+    data, model = toy
+    result = sparsify(model, data, _spec(epochs=3, warmup_epochs=1, target_sparsity=0.8), progress=False)
+    assert 0.8 <= result.mask.sparsity < 0.8 + 1 / result.mask.n_weights
+    assert result.export_max_abs_difference == 0.0
+    assert result.threshold == pytest.approx(result.layers["fc1"].threshold)

@@ -47,6 +47,14 @@ def test_bad_threshold_exits_2_before_training(saved_tagger, tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_target_sparsity_outside_0_1_exits_2_before_training(saved_tagger, tmp_path, capsys):
+    code = main(["sparsify", str(saved_tagger), "--target-sparsity", "95", "--out", str(tmp_path / "out")])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error:") and "target_sparsity" in error and len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
 def test_sparsify_command_writes_sparse_model_mask_and_report(saved_tagger, tmp_path, capsys):
     from fpgacompress.model_io import load_model, load_standardizer
     from fpgacompress.pruning.mask import PruningMask
@@ -55,7 +63,8 @@ def test_sparsify_command_writes_sparse_model_mask_and_report(saved_tagger, tmp_
     code = main(
         [
             "sparsify", str(saved_tagger), "--epochs", "3", "--warmup-epochs", "1", "--learning-rate", "0.01",
-            "--kl-scale", "20", "--max-train", "2000", "--out", str(out), "--no-progress",
+            "--kl-scale", "20", "--target-sparsity", "0.9", "--max-train", "2000", "--out", str(out),
+            "--no-progress",
         ]
     )  # fmt: skip
     assert code == 0
@@ -66,7 +75,7 @@ def test_sparsify_command_writes_sparse_model_mask_and_report(saved_tagger, tmp_
     assert set(report["layers"]) == {"fc1", "fc2", "output"}
     model = load_model(out / "model.h5")
     mask = PruningMask.load(out / "mask.npz")
-    assert mask.sparsity == pytest.approx(report["sparsity"]) and mask.sparsity > 0
+    assert mask.sparsity == pytest.approx(report["sparsity"]) and 0.9 <= mask.sparsity < 0.91
     assert mask.violations(model) == {}
     assert PruningMask.from_model(model).sparsity == pytest.approx(mask.sparsity)
     assert load_standardizer(out / "model.h5") is not None

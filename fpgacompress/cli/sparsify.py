@@ -21,6 +21,12 @@ from .common import (
 @click.option(
     "--threshold", type=float, default=3.0, show_default=True, help="Remove weights with log alpha >= this."
 )
+@click.option(
+    "--target-sparsity",
+    type=float,
+    default=None,
+    help="Instead of --threshold: cut the noisiest log alpha until this fraction of the Dense weights is gone.",
+)
 @click.option("--epochs", type=int, default=40, show_default=True, help="Epochs of variational training.")
 @click.option("--warmup-epochs", type=int, default=10, show_default=True, help="Epochs of KL warm-up.")
 @click.option("--learning-rate", type=float, default=1e-2, show_default=True)
@@ -57,6 +63,7 @@ def sparsify(
     data,
     weights_path,
     threshold,
+    target_sparsity,
     epochs,
     warmup_epochs,
     learning_rate,
@@ -87,6 +94,7 @@ def sparsify(
         learning_rate=learning_rate,
         kl_scale=kl_scale,
         threshold=threshold,
+        target_sparsity=target_sparsity,
         feature_gate=feature_gate,
         on_empty_layer=on_empty_layer,
         fine_tune_epochs=fine_tune_epochs,

@@ -9,7 +9,8 @@ Modules:
 * ``layer``     — :class:`VariationalDense`, :class:`VariationalFeatureGate` (serializable)
 * ``kl``        — the KL approximation and the :class:`KlWarmUp` callback
 * ``convert``   — :func:`to_variational` (from a trained model) and :func:`export_sparse`
-* ``threshold`` — :func:`threshold_mask`: log alpha -> :class:`~fpgacompress.pruning.PruningMask`
+* ``threshold`` — :func:`threshold_mask`: log alpha -> :class:`~fpgacompress.pruning.PruningMask`;
+  :func:`threshold_for_sparsity`: the cut that reaches a target sparsity
 * ``spec``      — :class:`SparsifySpec`, the recipe section
 * ``pipeline``  — :func:`sparsify`, the whole stage, and :class:`SparsifyResult`
 * ``plots``     — log alpha histograms, input-feature relevance
@@ -31,6 +32,7 @@ _PUBLIC_API: dict[str, str] = {
     "to_variational": "convert",
     "export_sparse": "convert",
     "threshold_mask": "threshold",
+    "threshold_for_sparsity": "threshold",
     "LayerSparsity": "threshold",
     "SparsifySpec": "spec",
     "SparsifyResult": "pipeline",

@@ -33,6 +33,8 @@ class SparsifyResult:
 
     Attributes:
         variational_model: the trained model with variational layers (inference: thresholded means).
+        threshold: the log alpha cut of the Dense layers (``spec.threshold``, or the one found for
+            ``spec.target_sparsity``).
         model: the exported plain Keras model with exact zeros (fine-tuned when the spec asks).
         mask: the exported model's pruning mask (``mask.npz`` in the run directory).
         layers: per variational layer, its sparsity and log alphas.
@@ -148,7 +150,10 @@ def sparsify(
         callbacks.append(restart_callback(spec.learning_rate, spec.epochs))
     trained = train(variational, data, variational_training, progress=progress, callbacks=callbacks)
 
-    mask, layers = threshold_mask(variational, spec.threshold, spec.on_empty_layer)
+    mask, layers = threshold_mask(
+        variational, spec.threshold, spec.on_empty_layer, target_sparsity=spec.target_sparsity
+    )
+    dense_cuts = [layer.threshold for name, layer in layers.items() if name != FEATURE_GATE_NAME]
     everything = PruningMask({name: np.ones_like(array) for name, array in mask.masks.items()})
     metrics_unthresholded = evaluate(
         export_sparse(variational, everything), data.x_test, data.y_test, data.class_names
@@ -188,7 +193,7 @@ def sparsify(
         variational_model=variational,
         model=sparse,
         mask=pruning_mask,
-        threshold=spec.threshold,
+        threshold=dense_cuts[0] if dense_cuts else spec.threshold,
         layers=layers,
         feature_names=tuple(data.feature_names),
         feature_log_alpha=tuple(float(value) for value in feature_log_alpha),

@@ -33,6 +33,10 @@ class SparsifySpec(StrictConfig):
             bound of Molchanov et al.; larger values weigh the prior more than the data (as if the
             training set were ``kl_scale`` times smaller): a dial from accuracy to sparsity.
         threshold: weights with ``log alpha >= threshold`` are removed (3: noise ~4.5x the mean).
+        target_sparsity: if set, the Dense layers' log alpha cut is chosen after training so that this
+            fraction of their weights (at least) is removed, the noisiest first over all layers together (the
+            sparsity asked for, whatever ``kl_scale`` reached at ``threshold``); ``threshold`` then cuts
+            only the feature gate. ``None``: the fixed ``threshold`` everywhere.
         initial_log_sigma2: starting ``log sigma^2`` of every weight (small: the trained model's output).
         feature_gate: learn one variational gate per input feature (per-feature relevance, reported
             and plotted); irrelevant features end with zero rows in the first layer.
@@ -55,6 +59,7 @@ class SparsifySpec(StrictConfig):
     batch_size: int = Field(256, ge=1)
     kl_scale: float = Field(1.0, gt=0)
     threshold: float = 3.0
+    target_sparsity: float | None = Field(None, gt=0, lt=1)
     initial_log_sigma2: float = Field(-10.0, lt=0)
     feature_gate: bool = False
     on_empty_layer: Literal["refuse", "keep_best_per_output"] = "refuse"
