@@ -7,6 +7,8 @@ Usage:
         [--max-train 0] [--start float] [--regularizers Lp] [--lp 1e-4] [--criteria magnitude,resource]
         [--learning-rate 1e-2] [--batch-size 256] [--kl-scales 6 20] [--skip-tfmot] [--skip-hls4ml]
         [--qat "resource + Lp" "variational dropout, kl_scale 6"]
+        [--qat-learning-rate 1e-4 --qat-schedule cosine --qat-epochs 20 --qat-patience 0
+         --qat-weight-quantile 0.99] [--model-cache runs/model_cache]
 
 Per seed (each seed in its own single-threaded process, all seeds at once): three 16-64-32-32-5
 models are pretrained (float: no penalty, the accuracy reference and TF-MOT's start; L1 1e-4; Lp
@@ -30,7 +32,13 @@ start: no penalized pretraining, whose models start below the float one); ``--le
 reference recipe keep Adam 1e-3 at batch 512); ``--kl-scales`` adds sparse variational dropout rows
 (``fpgacompress.variational.sparsify`` from the float model, cosine learning rate, the same epoch
 budget: ``budget - --vd-fine-tune-epochs`` variational epochs, then masked fine-tuning);
-``--qat`` names the rows given 6-bit QAT.
+``--qat`` names the rows given 6-bit QAT; ``--qat-learning-rate`` / ``--qat-schedule`` / ``--qat-epochs`` /
+``--qat-patience`` (0: none) / ``--qat-batch-size`` set their fine-tuning (Adam 1e-3, constant, 30,
+8, 512 by default; the reference recipe keeps those defaults whatever they say) and
+``--qat-weight-quantile`` the ``weight_quantile`` of ``suggest_precision``. ``--model-cache DIR``
+keeps each pruned model (weights only, the zeros are the mask) with its row, keyed by row, seed and
+every pruning setting, and reuses it in a later run with the same settings: QAT settings can be
+compared on the very same sparse models without pruning them again.
 
 Every pruned model is estimated (``fpgacompress.estimation.estimate``: ``ap_fixed<16,6>``, Vitis,
 ``auto`` binding, RF 1) for LUT + 55 x DSP. Then 6-bit QAT (``suggest_precision``: 6-bit weights,
