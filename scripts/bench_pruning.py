@@ -7,6 +7,8 @@ Usage:
         [--max-train 0] [--start float] [--regularizers Lp] [--lp 1e-4] [--criteria magnitude,resource]
         [--learning-rate 1e-2] [--batch-size 256] [--kl-scales 6 20] [--skip-tfmot] [--skip-hls4ml]
         [--qat "resource + Lp" "variational dropout, kl_scale 6"]
+        [--qat-learning-rate 1e-4 --qat-schedule cosine --qat-epochs 20 --qat-patience 0
+         --qat-weight-quantile 0.99] [--model-cache runs/model_cache]
 
 Per seed (each seed in its own single-threaded process, all seeds at once): three 16-64-32-32-5
 models are pretrained (float: no penalty, the accuracy reference and TF-MOT's start; L1 1e-4; Lp
@@ -31,7 +33,13 @@ reference recipe keep Adam 1e-3 at batch 512); ``--kl-scales`` adds sparse varia
 (``fpgacompress.variational.sparsify`` from the float model, cosine learning rate, the same epoch
 budget: ``budget - --vd-fine-tune-epochs`` variational epochs, then masked fine-tuning;
 ``--vd-target-sparsity`` cuts log alpha at that sparsity instead of at 3);
-``--qat`` names the rows given 6-bit QAT.
+``--qat`` names the rows given 6-bit QAT; ``--qat-learning-rate`` / ``--qat-schedule`` / ``--qat-epochs`` /
+``--qat-patience`` (0: none) / ``--qat-batch-size`` set their fine-tuning (Adam 1e-3, constant, 30,
+8, 512 by default; the reference recipe keeps those defaults whatever they say) and
+``--qat-weight-quantile`` the ``weight_quantile`` of ``suggest_precision``. ``--model-cache DIR``
+keeps each pruned model (weights only, the zeros are the mask) with its row, keyed by row, seed and
+every pruning setting, and reuses it in a later run with the same settings: QAT settings can be
+compared on the very same sparse models without pruning them again.
 
 Every pruned model is estimated (``fpgacompress.estimation.estimate``: ``ap_fixed<16,6>``, Vitis,
 ``auto`` binding, RF 1) for LUT + 55 x DSP. Then 6-bit QAT (``suggest_precision``: 6-bit weights,
@@ -160,6 +168,51 @@ def _float_model(args, seed: int, data, pretraining):
     return trained
 
 
+MODEL_SETTINGS = ("max_train", "pretrain_epochs", "pretrain_patience", "start", "l1", "lp", "learning_rate",
+                  "batch_size", "output_cap", "target_sparsity", "steps", "epochs_per_step", "fine_tune_epochs",
+                  "vd_learning_rate", "vd_fine_tune_epochs")  # fmt: skip
+
+
+def _model_key(args, seed: int, label: str) -> str:
+    """File stem of one pruned model in ``--model-cache``: the row, the seed and a digest of the settings."""
+    import hashlib
+
+    settings = json.dumps({name: getattr(args, name) for name in MODEL_SETTINGS}, sort_keys=True)
+    slug = "".join(character if character.isalnum() else "_" for character in label).strip("_")
+    return f"{slug}_seed{seed}_{hashlib.sha256(settings.encode()).hexdigest()[:10]}"
+
+
+def _load_cached_model(args, seed: int, label: str):
+    """``(row, model, epochs)`` of a pruned model kept in ``--model-cache``; ``None`` when not there.
+
+    Weights only (nothing in the file executes); the mask is the weights' exact zeros.
+    """
+    from fpgacompress.models import build_mlp
+
+    if args.model_cache is None:
+        return None
+    stem = args.model_cache / _model_key(args, seed, label)
+    if not stem.with_suffix(".h5").exists():
+        return None
+    model = build_mlp("16-64-32-32-5", seed=seed)
+    model.load_weights(stem.with_suffix(".h5"))
+    record = json.loads(stem.with_suffix(".json").read_text())
+    return record["row"], model, record["epochs"]
+
+
+def _save_cached_model(args, seed: int, label: str, row: dict, model, epochs: int) -> None:
+    if args.model_cache is None:
+        return
+    args.model_cache.mkdir(parents=True, exist_ok=True)
+    stem = args.model_cache / _model_key(args, seed, label)
+    if stem.with_suffix(".h5").exists():
+        return
+    model.save_weights(stem.with_suffix(".h5"))
+    settings = {name: getattr(args, name) for name in MODEL_SETTINGS}
+    stem.with_suffix(".json").write_text(json.dumps({"row": row, "epochs": epochs, "seed": seed, "label": label,
+                                                     "settings": settings}, indent=2))  # fmt: skip
+
+
 def run_seed(args, seed: int) -> dict:
     """Every row for one seed, in this process (one TensorFlow thread)."""
     import tensorflow as tf
@@ -216,9 +269,23 @@ def run_seed(args, seed: int) -> dict:
         "layers": {"output": {"max_sparsity": args.output_cap}},
     }
     rows, models = [], {}
+    # --model-cache: a pruned model trained before with these settings is reused (its row as recorded).
+    order = [criterion if regularizer == "none" else f"{criterion} + {regularizer}" for regularizer in regularizers
+             for criterion in (("resource",) if args.qat_only else [name for name in args.criteria.split(",") if name])]
+    order += [f"variational dropout, kl_scale {kl_scale:g}" for kl_scale in args.kl_scales]  # fmt: skip
+    for label in order:
+        cached = _load_cached_model(args, seed, label)
+        if cached is not None:
+            rows.append(cached[0])
+            models[label] = cached[1:]
+            print(f"seed {seed}: {label} reused from {args.model_cache}", flush=True)
+    all_kl_scales = args.kl_scales
+    args.kl_scales = [scale for scale in args.kl_scales if f"variational dropout, kl_scale {scale:g}" not in models]
     for regularizer in regularizers:
         for criterion in ("resource",) if args.qat_only else [name for name in args.criteria.split(",") if name]:
             label = criterion if regularizer == "none" else f"{criterion} + {regularizer}"
+            if label in models:
+                continue
             start_model, start_accuracy, start_epochs = starts[regularizer]
             started = time.perf_counter()
             result = prune(start_model, data, PruneSpec(criterion=criterion, **common), training=retraining,
@@ -244,6 +311,11 @@ def run_seed(args, seed: int) -> dict:
                          time.perf_counter() - started, float_accuracy))  # fmt: skip
         models[label] = (result.model, float_epochs + budget_epochs)
         print(f"seed {seed}: {label} {rows[-1]['accuracy']:.4f} {rows[-1]['zeros']:.3f}", flush=True)
+    args.kl_scales = all_kl_scales
+    for label in order:
+        if label in models:
+            _save_cached_model(args, seed, label, next(row for row in rows if row["method"] == label), *models[label])
+    rows.sort(key=lambda row: order.index(row["method"]))
     started = time.perf_counter()
     result = None if args.qat_only or args.skip_tfmot else prune(pretrained["float"].model, data,
                    PruneSpec(method="tfmot", target_sparsity=args.target_sparsity,
@@ -268,10 +340,12 @@ def run_seed(args, seed: int) -> dict:
     # QAT and the reference recipe keep the settings they were measured with (Adam 1e-3, batch 512),
     # whatever --learning-rate / --batch-size the pruners retrain with.
     standard = TrainingConfig(batch_size=512, learning_rate=1e-3, early_stopping_patience=None, seed=seed)
-    qat = standard.model_copy(update={"epochs": args.qat_epochs, "early_stopping_patience": 8})
+    qat = TrainingConfig(batch_size=args.qat_batch_size, learning_rate=args.qat_learning_rate,
+                         learning_rate_schedule=args.qat_schedule, epochs=args.qat_epochs,
+                         early_stopping_patience=args.qat_patience, seed=seed)  # fmt: skip
     for label in ("resource + Lp",) if args.qat_only else args.qat:
         model, epochs_before = models[label]
-        spec = spec_for(model, data, 6, activation_bits=8, input_bits=10)
+        spec = spec_for(model, data, 6, activation_bits=8, input_bits=10, weight_quantile=args.qat_weight_quantile)
         started = time.perf_counter()
         quantized = quantization_aware_training(model, spec, data, qat, progress=False)
         if PruningMask.from_model(model).violations(quantized.model):
@@ -374,6 +448,12 @@ def main() -> None:
         "--fine-tune-epochs", type=int, default=0, help="ours: epochs at the final mask (early stopping)"
     )
     parser.add_argument("--qat-epochs", type=int, default=30)
+    parser.add_argument("--qat-learning-rate", type=float, default=1e-3, help="Adam rate of our 6-bit QAT")
+    parser.add_argument("--qat-schedule", choices=("constant", "cosine"), default="constant",
+                        help="our QAT's learning rate: constant, or half a cosine to zero over --qat-epochs")  # fmt: skip
+    parser.add_argument("--qat-batch-size", type=int, default=512)
+    parser.add_argument("--qat-weight-quantile", type=float, default=1.0, help="suggest_precision's weight_quantile")
+    parser.add_argument("--qat-patience", type=int, default=8, help="early stopping of our QAT (0: none)")
     parser.add_argument("--skip-hls4ml", action="store_true")
     parser.add_argument(
         "--qat-only", action="store_true", help="only resource + Lp, its 6-bit QAT and the reference recipe"
@@ -382,8 +462,13 @@ def main() -> None:
     parser.add_argument(
         "--float-cache", type=Path, help="keep / reuse each seed's float baseline here (one per setting)"
     )
+    parser.add_argument(
+        "--model-cache", type=Path,
+        help="keep / reuse each pruned model (weights, zeros = mask) here, keyed by row, seed and settings",
+    )
     parser.add_argument("--one-seed", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.qat_patience = args.qat_patience or None
     args.out.mkdir(parents=True, exist_ok=True)
     if args.one_seed is not None:
         result = run_seed(args, args.one_seed)

@@ -44,7 +44,7 @@ WEIGHT_SETTINGS = (16, 10, 8, 6, 5, 4, "ternary", "binary")
 REFERENCE = "TF-MOT 75% + QKeras 6-bit (reference)"
 
 
-def spec_for(model, data, weights, activation_bits: int, input_bits: int):
+def spec_for(model, data, weights, activation_bits: int, input_bits: int, weight_quantile: float = 1.0):
     """Suggested integer bits for ``weights`` bits; 8-bit biases under ternary / binary weights."""
     from fpgacompress.quantization import suggest_precision
 
@@ -56,6 +56,7 @@ def spec_for(model, data, weights, activation_bits: int, input_bits: int):
         activation_bits=activation_bits,
         input_bits=input_bits,
         weight_kind="fixed" if fixed else weights,
+        weight_quantile=weight_quantile,
     )
 
 

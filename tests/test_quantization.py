@@ -316,3 +316,25 @@ def test_ternary_suggestion_sets_thresholds_and_widens_relu_ranges(model, small_
     levels = quantized_kernel(quantized.get_layer("fc2"))
     assert set(np.unique(levels)) == {-1.0, 0.0, 1.0}  # QAT starts with live weights, not all zeros
     assert 0.2 < np.mean(levels != 0) < 0.8
+
+
+def test_weight_quantile_lets_the_few_largest_weights_saturate_for_resolution(model, small_jets):
+    from fpgacompress.quantization import quantize, suggest_precision
+    from fpgacompress.quantization.convert import quantized_kernel
+
+    data, _ = small_jets
+    fc1 = model.get_layer("fc1")
+    kernel = np.full(fc1.kernel.shape, 0.3, np.float32)  # 1024 weights of 0.3 ...
+    kernel[0, 0] = 5.0  # ... and one outlier
+    kernel[1, :] = 0.0  # pruned zeros do not count towards the quantile
+    fc1.kernel.assign(kernel)
+    largest = suggest_precision(model, data, total_bits=6)
+    quantile = suggest_precision(model, data, total_bits=6, weight_quantile=0.99)
+    assert largest.layer_name["fc1"].weight.integer == 3  # 5.0 needs [-8, 8): a step of 1/4
+    assert quantile.layer_name["fc1"].weight.integer == 0  # 0.3 fits [-1, 1): a step of 1/32
+    levels = quantized_kernel(quantize(model, quantile).get_layer("fc1"))
+    assert levels[0, 0] == pytest.approx(1 - 1 / 32)  # the outlier saturates
+    assert np.all(levels[1, :] == 0) and np.abs(levels[2:, :] - 0.3).max() <= 1 / 64  # the rest resolved
+    assert np.all(quantized_kernel(quantize(model, largest).get_layer("fc1"))[2:, :] == 0.25)  # 0.3 -> 1/4
+    with pytest.raises(ConfigError, match=r"weight_quantile must be in \(0, 1\]; received 0"):
+        suggest_precision(model, data, total_bits=6, weight_quantile=0)

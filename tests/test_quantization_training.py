@@ -87,6 +87,25 @@ def test_every_zero_survives_qat_and_save_load(pruned_model, small_jets, tmp_pat
     assert (tmp_path / "run" / "quantization_spec.yaml").is_file()
 
 
+def test_qat_keeps_the_epoch_of_lowest_validation_loss_with_zeros_held(pruned_model, small_jets):
+    import tensorflow as tf
+
+    from fpgacompress.pruning.mask import PruningMask
+    from fpgacompress.quantization import quantization_aware_training
+
+    data, _ = small_jets
+    spec = QuantizationSpec.uniform(6, 1, activation_integer=3)
+    # a rate far too high for 6-bit weights: the validation loss wanders, so the last epoch is not the best
+    config = TrainingConfig(epochs=4, batch_size=64, learning_rate=2.0, early_stopping_patience=None)
+    result = quantization_aware_training(pruned_model, spec, data, config, progress=False)
+    losses = result.training.history["val_loss"]
+    assert result.training.epochs_run == 4 and int(np.argmin(losses)) != len(losses) - 1, losses
+    result.model.compile(loss=tf.keras.losses.SparseCategoricalCrossentropy())
+    kept = result.model.evaluate(data.x_val, data.y_val, batch_size=1024, verbose=0)
+    assert kept == pytest.approx(min(losses), rel=1e-4)
+    assert PruningMask.from_model(pruned_model).violations(result.model) == {}
+
+
 def test_cli_quantize_suggests_precision_and_writes_the_run(pruned_model, tmp_path):
     from fpgacompress.cli import main
     from fpgacompress.model_io import load_model, save_model
@@ -101,6 +120,8 @@ def test_cli_quantize_suggests_precision_and_writes_the_run(pruned_model, tmp_pa
         "--bits",
         "8",
         "--suggest",
+        "--weight-quantile",
+        "0.99",
         "--epochs",
         "1",
         "--max-train",
@@ -131,3 +152,7 @@ def test_cli_quantize_errors_are_one_line(pruned_model, tmp_path, capsys):
     spec.write_text("layer_name:\n  fc7:\n    weight: {bits: 6}\n")
     assert main(["quantize", str(model_path), "--spec", str(spec), "--out", str(tmp_path / "c")]) == 2
     assert "names layer(s) ['fc7']" in capsys.readouterr().err
+    arguments = ["quantize", str(model_path), "--bits", "6", "--suggest", "--weight-quantile", "1.5"]
+    assert main([*arguments, "--out", str(tmp_path / "d")]) == 2
+    assert "--weight-quantile must be in (0, 1]; received 1.5" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()

@@ -76,6 +76,14 @@ from .common import (
 @click.option(
     "--suggest", is_flag=True, help="Choose integer bits per layer from the data, for a --bits budget."
 )
+@click.option(
+    "--weight-quantile",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="--suggest: the fraction of each kernel's nonzero weights its range must hold (below 1 the few "
+    "largest saturate and the rest gain resolution; 0.99 suits pruned models with a few large weights).",
+)
 @click.option("--epochs", type=int, default=10, show_default=True, help="Fine-tuning epochs.")
 @click.option("--batch-size", type=int, default=512, show_default=True, help="Batch size.")
 @click.option("--learning-rate", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
@@ -107,6 +115,7 @@ def quantize(
     input_bits,
     input_integer,
     suggest,
+    weight_quantile,
     epochs,
     batch_size,
     learning_rate,
@@ -133,6 +142,8 @@ def quantize(
 
     if spec_path is not None and (bits is not None or suggest):
         raise ConfigError("Give either --spec FILE or --bits N (with --suggest), not both.")
+    if not 0 < weight_quantile <= 1:
+        raise ConfigError(f"--weight-quantile must be in (0, 1]; received {weight_quantile}. Try 0.99.")
     if spec_path is None and bits is None:
         raise ConfigError("No precision given: pass --spec FILE, or --bits N (e.g. --bits 6 --integer 0).")
     config = parse_section(
@@ -187,7 +198,9 @@ def quantize(
     from ..quantization.suggest import suggest_precision
 
     if spec is None:
-        spec = suggest_precision(model, dataset, bits, input_bits=input_bits, weight_kind=weight_kind)
+        spec = suggest_precision(
+            model, dataset, bits, input_bits=input_bits, weight_kind=weight_kind, weight_quantile=weight_quantile
+        )
     if any(
         precision.weight and precision.weight.kind == "binary"
         for precision in spec.resolve(model).layers.values()

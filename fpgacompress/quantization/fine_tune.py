@@ -47,13 +47,20 @@ def quantization_aware_training(
 ) -> QuantizationResult:
     """Quantize ``model`` as ``spec`` says and fine-tune it on ``data`` with its zeros held.
 
+    The weights of the epoch with the lowest validation loss are kept, also when training runs all
+    of ``config.epochs`` (Keras' early stopping restores them only when it stops early): a quantized
+    network's accuracy jumps from epoch to epoch as single weights cross a rounding boundary, even
+    at the small last rates of a cosine schedule, so the last epoch is a random draw among them.
+
     ``run_dir`` receives what ``train`` writes (``model.h5``, metrics, history, plots) plus
     ``quantization_spec.yaml``, ``quantization_table.json`` and ``quantization_report.json``.
     """
     mask = PruningMask.from_model(model)
     table = spec.resolve(model)
     quantized = quantize(model, table)
-    training = train(quantized, data, config, standardizer=standardizer, progress=progress)
+    training = train(
+        quantized, data, config, standardizer=standardizer, progress=progress, callbacks=[_best_epoch_keeper()]
+    )
     regrown = mask.violations(quantized)
     if regrown:
         raise ModelError(
@@ -68,3 +75,25 @@ def quantization_aware_training(
         (run_dir / "quantization_table.json").write_text(json.dumps(table.to_dict(), indent=2))
         (run_dir / "quantization_report.json").write_text(json.dumps(report.to_dict(), indent=2))
     return result
+
+
+def _best_epoch_keeper():
+    """A Keras callback that restores, at the end of training, the epoch of lowest validation loss."""
+    import numpy as np
+    import tensorflow as tf
+
+    class BestEpochKeeper(tf.keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.best_loss, self.best_weights = np.inf, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            loss = (logs or {}).get("val_loss")
+            if loss is not None and loss < self.best_loss:
+                self.best_loss, self.best_weights = loss, self.model.get_weights()
+
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    return BestEpochKeeper()

@@ -55,6 +55,7 @@ def suggest_precision(
     input_bits: int | None = None,
     activation_bits: int | None = None,
     weight_kind: Literal["fixed", "ternary", "binary"] = "fixed",
+    weight_quantile: float = 1.0,
 ) -> QuantizationSpec:
     """A :class:`QuantizationSpec` with ``total_bits`` everywhere and integer bits per layer from data.
 
@@ -74,6 +75,9 @@ def suggest_precision(
         input_bits: total bits of the input quantizer; ``None`` uses ``total_bits``.
         activation_bits: total bits of every ReLU output; ``None`` uses ``total_bits``.
         weight_kind: ``fixed`` (``total_bits`` wide), ``ternary`` or ``binary`` kernels.
+        weight_quantile: the fraction of each kernel's nonzero weights that must fit the fixed-point
+            range (1: the largest); below 1 the few largest saturate and every other weight gains
+            resolution.
     """
     if not 2 <= total_bits <= 32:
         raise ConfigError(f"total_bits must be between 2 and 32; received {total_bits}.")
@@ -81,6 +85,8 @@ def suggest_precision(
         raise ConfigError(f"headroom must be >= 1 (a factor on observed ranges); received {headroom}.")
     if not 0 < quantile <= 1:
         raise ConfigError(f"quantile must be in (0, 1]; received {quantile}.")
+    if not 0 < weight_quantile <= 1:
+        raise ConfigError(f"weight_quantile must be in (0, 1]; received {weight_quantile}.")
     if weight_kind not in ("fixed", "ternary", "binary"):
         raise ConfigError(f"weight_kind must be fixed, ternary or binary; received {weight_kind!r}.")
     input_bits = input_bits or total_bits
@@ -102,7 +108,7 @@ def suggest_precision(
         if roles.get(layer.name) == "Dense":
             kernel = layer.kernel.numpy()
             bias = layer.bias.numpy() if layer.use_bias else np.zeros(kernel.shape[1], np.float32)
-            weight = _weight_quantizer(kernel, weight_kind, total_bits, fixed)
+            weight = _weight_quantizer(kernel, weight_kind, total_bits, fixed, weight_quantile)
             quantized = np.asarray(WeightQuantizer(**weight).build()(kernel))
             # +-1 weights scale a layer's output up; its bias must be able to grow by the same factor
             scale = _typical(x @ quantized) / max(_typical(x_float @ kernel), 1e-12)
@@ -140,11 +146,12 @@ def _typical(values: np.ndarray) -> float:
     return float(np.mean(np.abs(values)))
 
 
-def _weight_quantizer(kernel: np.ndarray, weight_kind: str, total_bits: int, fixed) -> dict:
+def _weight_quantizer(kernel: np.ndarray, weight_kind: str, total_bits: int, fixed, quantile: float) -> dict:
     if weight_kind == "ternary":
         nonzero = np.abs(kernel[kernel != 0])
         threshold = 0.7 * float(nonzero.mean()) if nonzero.size else 0.5
         return {"kind": "ternary", "threshold": threshold}
     if weight_kind == "binary":
         return {"kind": "binary"}
-    return fixed(float(np.abs(kernel).max()), total_bits)
+    nonzero = np.abs(kernel[kernel != 0])
+    return fixed(float(np.quantile(nonzero, quantile)) if nonzero.size else 0.0, total_bits)
