@@ -173,6 +173,14 @@ MODEL_SETTINGS = ("max_train", "pretrain_epochs", "pretrain_patience", "start", 
                   "vd_learning_rate", "vd_fine_tune_epochs")  # fmt: skip
 
 
+def _variational_label(args, kl_scale: float) -> str:
+    """The row name of one variational-dropout setting (its cut, when cut to a sparsity)."""
+    label = f"variational dropout, kl_scale {kl_scale:g}"
+    if args.vd_target_sparsity is not None:
+        label += f", cut to {args.vd_target_sparsity:.1%}"
+    return label
+
+
 def _model_key(args, seed: int, label: str) -> str:
     """File stem of one pruned model in ``--model-cache``: the row, the seed and a digest of the settings."""
     import hashlib
@@ -272,7 +280,7 @@ def run_seed(args, seed: int) -> dict:
     # --model-cache: a pruned model trained before with these settings is reused (its row as recorded).
     order = [criterion if regularizer == "none" else f"{criterion} + {regularizer}" for regularizer in regularizers
              for criterion in (("resource",) if args.qat_only else [name for name in args.criteria.split(",") if name])]
-    order += [f"variational dropout, kl_scale {kl_scale:g}" for kl_scale in args.kl_scales]  # fmt: skip
+    order += [_variational_label(args, kl_scale) for kl_scale in args.kl_scales]
     for label in order:
         cached = _load_cached_model(args, seed, label)
         if cached is not None:
@@ -280,7 +288,7 @@ def run_seed(args, seed: int) -> dict:
             models[label] = cached[1:]
             print(f"seed {seed}: {label} reused from {args.model_cache}", flush=True)
     all_kl_scales = args.kl_scales
-    args.kl_scales = [scale for scale in args.kl_scales if f"variational dropout, kl_scale {scale:g}" not in models]
+    args.kl_scales = [scale for scale in args.kl_scales if _variational_label(args, scale) not in models]
     for regularizer in regularizers:
         for criterion in ("resource",) if args.qat_only else [name for name in args.criteria.split(",") if name]:
             label = criterion if regularizer == "none" else f"{criterion} + {regularizer}"
@@ -298,9 +306,7 @@ def run_seed(args, seed: int) -> dict:
     for kl_scale in args.kl_scales:
         from fpgacompress.variational import SparsifySpec, sparsify
 
-        label = f"variational dropout, kl_scale {kl_scale:g}"
-        if args.vd_target_sparsity is not None:
-            label += f", cut to {args.vd_target_sparsity:.1%}"
+        label = _variational_label(args, kl_scale)
         vd_epochs = budget_epochs - args.vd_fine_tune_epochs
         spec = SparsifySpec(epochs=vd_epochs, warmup_epochs=max(1, vd_epochs // 4), learning_rate=args.vd_learning_rate,
                             batch_size=256, kl_scale=kl_scale, fine_tune_epochs=args.vd_fine_tune_epochs,
