@@ -81,7 +81,8 @@ def train(
     ``config.learning_rate_schedule: cosine`` adds :func:`cosine_decay`, unless ``callbacks``
     already schedule the learning rate (pruning's ``restart`` schedule per iteration).
 
-    The best epoch's weights are restored. Any constraint or regularizer already on the model
+    With early stopping, the weights of the epoch of lowest validation loss are restored, also when
+    training runs all of ``config.epochs``. Any constraint or regularizer already on the model
     (pruning masks, L1 / Lp) stays active: ``train`` only recompiles the optimizer.
     """
     import tensorflow as tf
@@ -95,10 +96,10 @@ def train(
         all_callbacks.append(tf.keras.callbacks.LearningRateScheduler(cosine_decay(config)))
     if config.early_stopping_patience is not None:
         all_callbacks.append(
-            tf.keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True
-            )
+            tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping_patience)
         )
+        if not any(getattr(callback, "keeps_best_epoch", False) for callback in callbacks):
+            all_callbacks.append(best_epoch_keeper())
     if progress:
         from tqdm.keras import TqdmCallback
 
@@ -125,6 +126,34 @@ def train(
     if run_dir is not None:
         result.run_dir = save_run(result, run_dir)
     return result
+
+
+def best_epoch_keeper():
+    """A Keras callback that restores, when training ends, the epoch of lowest validation loss.
+
+    Keras' own ``EarlyStopping(restore_best_weights=True)`` restores them only when it stops
+    early; a run that uses all its epochs would otherwise end on its last, not its best, epoch.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    class BestEpochKeeper(tf.keras.callbacks.Callback):
+        keeps_best_epoch = True
+
+        def __init__(self):
+            super().__init__()
+            self.best_loss, self.best_weights = np.inf, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            loss = (logs or {}).get("val_loss")
+            if loss is not None and loss < self.best_loss:
+                self.best_loss, self.best_weights = loss, self.model.get_weights()
+
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    return BestEpochKeeper()
 
 
 def save_run(result: TrainResult, run_dir: str | Path) -> Path:

@@ -16,7 +16,7 @@ from ..config import TrainingConfig
 from ..data import Dataset, Standardizer
 from ..errors import ModelError
 from ..pruning.mask import PruningMask
-from ..training import TrainResult, save_run, train
+from ..training import TrainResult, best_epoch_keeper, save_run, train
 from .convert import quantize
 from .report import QuantizationReport, quantization_report
 from .spec import QuantizationSpec, QuantizationTable, save_spec
@@ -59,7 +59,7 @@ def quantization_aware_training(
     table = spec.resolve(model)
     quantized = quantize(model, table)
     training = train(
-        quantized, data, config, standardizer=standardizer, progress=progress, callbacks=[_best_epoch_keeper()]
+        quantized, data, config, standardizer=standardizer, progress=progress, callbacks=[best_epoch_keeper()]
     )
     regrown = mask.violations(quantized)
     if regrown:
@@ -76,24 +76,3 @@ def quantization_aware_training(
         (run_dir / "quantization_report.json").write_text(json.dumps(report.to_dict(), indent=2))
     return result
 
-
-def _best_epoch_keeper():
-    """A Keras callback that restores, at the end of training, the epoch of lowest validation loss."""
-    import numpy as np
-    import tensorflow as tf
-
-    class BestEpochKeeper(tf.keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.best_loss, self.best_weights = np.inf, None
-
-        def on_epoch_end(self, epoch, logs=None):
-            loss = (logs or {}).get("val_loss")
-            if loss is not None and loss < self.best_loss:
-                self.best_loss, self.best_weights = loss, self.model.get_weights()
-
-        def on_train_end(self, logs=None):
-            if self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
-
-    return BestEpochKeeper()
