@@ -111,6 +111,10 @@ DEVICE_DELAYS = ("ultrascale_logic_factor", "multiplier_lut_ns")
 7-series, and a constant product built from LUTs and carry chains. Fitted once on the dense
 layers of every tool (then held fixed in each tool's fit), so a tool seen only on 7-series parts
 or only with DSP products still times an UltraScale+ layer or a fabric product from the others."""
+POOLED_SCHEDULE = ("serial_tail_cycles",)
+"""Cycles a reuse-factor layer adds after its last shared product, beyond its sum's levels and its
+DSP's stages: fitted once on every tool's layers (then held in each tool's fit) because a tool
+era seen without reuse-factor layers (Vitis HLS 2024+ in the calibration set) cannot set it."""
 FIXED_TIMING = {"adder_per_bit_ns": 0.025}  # 7-series CARRY4: about 0.1 ns per 4 bits of carry chain
 
 
@@ -222,7 +226,7 @@ def fit(designs: list[dict], base: EstimatorCoefficients) -> EstimatorCoefficien
     fixed = None
     if _enough(pooled):
         pooled_timing = fit_dense_timing(pooled)
-        fixed = {name: pooled_timing[name] for name in DEVICE_DELAYS}
+        fixed = {name: pooled_timing[name] for name in DEVICE_DELAYS + POOLED_SCHEDULE}
     start = None
     for scope in sorted(by_scope, key=lambda name: -len(by_scope[name])):
         if _enough(by_scope[scope]):

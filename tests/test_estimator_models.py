@@ -473,3 +473,63 @@ def test_multiplier_limit_follows_the_zeros_the_config_declares(tmp_path):
         _PARAMETERS.replace("reuse_factor = 1;", "reuse_factor = 1;\n    static const unsigned n_zeros = 5;")
     )
     assert read_hls_project(project).layers[0].declared_zeros == 5
+
+
+def test_serial_layer_ends_with_the_levels_of_its_last_sum():
+    """With a reuse factor the products are issued ``multiplier_limit`` per cycle; after the last
+    issue only the sum's upper levels remain (three operands per level, one level per cycle), so a
+    layer whose outputs sum more products ends later, and its II is its latency + 1."""
+    from fpgacompress.estimation.hardware_model import count_dense
+    from fpgacompress.estimation.timing import schedule_dense, serial_sum_levels
+
+    assert [serial_sum_levels(n) for n in (0, 1, 8, 9, 26, 27, 80, 81)] == [0, 0, 0, 1, 1, 2, 2, 3]
+    coefficients = load_coefficients()
+    design = DesignSpec((), clock_period_ns=5.0, hls_tool="vitis-2021.1", part="xc7z020-clg400-1")
+    timing = coefficients.model("vitis-2021", "dense_timing")
+
+    def scheduled(n_in):
+        layer = _dense(n_in, 2, reuse_factor=n_in * 2)  # one multiplier: every product serialized
+        counts = count_dense(layer, coefficients, "fabric")
+        return counts, schedule_dense(layer, counts, design, timing)
+
+    short_counts, short = scheduled(8)
+    long_counts, long = scheduled(40)
+    assert short_counts.multiplier_limit == long_counts.multiplier_limit == 1
+    assert short.serial_cycles == short_counts.multiplications
+    levels = serial_sum_levels(long_counts.deepest_sum) - serial_sum_levels(short_counts.deepest_sum)
+    assert levels == 2
+    assert long.latency_cycles - long.serial_cycles == short.latency_cycles - short.serial_cycles + levels
+    assert long.ii == long.latency_cycles + 1
+
+
+def test_shared_dsp_is_pipelined_only_when_its_product_misses_the_period():
+    """A time-shared DSP48 product chains into its issue cycle while the slice's combinational
+    delay fits the usable period; otherwise the slice's three internal registers add two cycles."""
+    from fpgacompress.estimation.hardware_model import count_dense
+    from fpgacompress.estimation.timing import DSP_PIPELINE_STAGES, schedule_dense, shared_dsp_stages
+
+    def design(clock_period_ns):
+        return DesignSpec(
+            (), clock_period_ns=clock_period_ns, hls_tool="vitis-2021.1", part="xc7z020-clg400-1"
+        )
+
+    assert shared_dsp_stages(design(5.0)) == 0
+    assert shared_dsp_stages(design(3.33)) == DSP_PIPELINE_STAGES - 1
+    coefficients = load_coefficients()
+    timing = coefficients.model("vitis-2021", "dense_timing")
+    layer = _dense(16, 4, reuse_factor=32)
+    dsp, fabric = count_dense(layer, coefficients, "dsp"), count_dense(layer, coefficients, "fabric")
+    assert dsp.dsp_products > 0 and dsp.multiplications == fabric.multiplications
+    for clock, extra in ((5.0, 0), (3.33, DSP_PIPELINE_STAGES - 1)):
+        shared = schedule_dense(layer, dsp, design(clock), timing)
+        fabric_timing = schedule_dense(layer, fabric, design(clock), timing)
+        assert shared.serial_cycles == fabric_timing.serial_cycles > 0
+        assert shared.latency_cycles - fabric_timing.latency_cycles == extra
+
+
+def test_serial_tail_is_fitted_once_on_every_tool():
+    """A tool era without reuse-factor layers cannot set the serial tail: it is fitted on every
+    tool's layers and held in each tool's fit, like the device delays."""
+    script = _calibration_script()
+    assert script.POOLED_SCHEDULE == ("serial_tail_cycles",)
+    assert not set(script.POOLED_SCHEDULE) & set(script.DEVICE_DELAYS)

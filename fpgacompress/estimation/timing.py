@@ -13,8 +13,11 @@ latency-strategy dense layer at reuse factor 1 costs
   adds them one after another instead (a 561-input layer: 192 cycles);
 - with a reuse factor, hls4ml caps the multipliers at ``multiplier_limit`` (``ALLOCATION`` pragma),
   so the ``multiplications`` that need a real multiplier are issued ``multiplier_limit`` per cycle
-  and the layer takes ``ceil(multiplications / multiplier_limit) + serial_tail_cycles`` cycles when
-  that is longer, plus the ``DSP_PIPELINE_STAGES`` registers of a shared DSP48. When the products
+  and the layer takes ``ceil(multiplications / multiplier_limit)`` cycles when that is longer,
+  plus the levels of the last product's sum (:func:`serial_sum_levels`), the pipeline of a shared
+  DSP48 that does not fit the period (:func:`shared_dsp_stages`) and ``serial_tail_cycles``. The
+  layer's II is then its latency + 1 (below the reuse factor), and the design's the largest
+  layer's: the serial layer's last cycles set the II. When the products
   fit in two issues (reuse factor 2) the tool builds the excess in LUTs instead: no serialization
   (every such layer of the calibration set kept its reuse-factor-1 latency).
 
@@ -40,10 +43,13 @@ __all__ = [
     "CLOCK_UNCERTAINTY",
     "CHAINED_ACCUMULATION_PRODUCTS",
     "DSP_PIPELINE_STAGES",
+    "DSP_COMBINATIONAL_NS",
     "DenseTiming",
     "device_speed_factor",
     "usable_period_ns",
     "schedule_dense",
+    "serial_sum_levels",
+    "shared_dsp_stages",
     "elementwise_latency_cycles",
     "table_schedule_cycles",
     "schedule_register_bits",
@@ -64,6 +70,10 @@ balanced every layer of the calibration set (at most 2,048 products), so no limi
 
 DSP_PIPELINE_STAGES = 3
 """Internal registers (input, multiplier, output) of a DSP48 the tool time-shares: it fills all three."""
+
+DSP_COMBINATIONAL_NS = 4.0
+"""Delay of a DSP48E1 product with none of its internal registers, on a 7-series speed grade -1
+(data sheet DS187: about 4 ns from the A/B inputs to P); scaled by :func:`device_speed_factor`."""
 
 # DSP48 maximum frequency of each family and speed grade (Xilinx data sheets DS187, DS183, DS892,
 # DS923), relative to the Zynq-7000 / Artix-7 -1 device of the calibration set: delays scale by its
@@ -228,7 +238,11 @@ def schedule_dense(
     latency = parallel
     if counts.multiplier_limit and counts.multiplications > 2 * counts.multiplier_limit:
         serial = math.ceil(counts.multiplications / counts.multiplier_limit)
-        tail = timing["serial_tail_cycles"] + (DSP_PIPELINE_STAGES if counts.dsp_products else 0)
+        tail = (
+            timing["serial_tail_cycles"]
+            + serial_sum_levels(counts.deepest_sum)
+            + (shared_dsp_stages(design) if counts.dsp_products else 0)
+        )
         latency = max(parallel, serial + tail)
     latency = max(0, round(latency)) + stream_cycles
     # A shared multiplier is a pipeline of at least one stage: II = RF, or its latency + 1 if shorter.
@@ -238,6 +252,43 @@ def schedule_dense(
     return DenseTiming(
         latency, ii, multiply_stages, adder_stages, serial, multiplier_delay, adder_delay, period
     )
+
+
+def shared_dsp_stages(design: DesignSpec) -> int:
+    """Cycles a time-shared DSP48 product adds after its issue cycle: 0 or ``DSP_PIPELINE_STAGES - 1``.
+
+    The tool either chains a shared DSP's product into one cycle, when the slice's combinational
+    delay (:data:`DSP_COMBINATIONAL_NS`, scaled to the device) fits the usable period, or uses the
+    slice's internal pipeline (input, multiplier and output registers), whose first stage overlaps
+    the issue cycle. Vitis HLS 2021.1 on an xc7z007s-2: 2 more cycles than the same layer's fabric
+    products at 3.33 ns, none at 5 ns; Vivado HLS on an xc7z020-1 at 5 ns: none.
+    """
+    delay = DSP_COMBINATIONAL_NS * device_speed_factor(design.part)
+    if delay <= usable_period_ns(design.clock_period_ns):
+        return 0
+    return DSP_PIPELINE_STAGES - 1
+
+
+def serial_sum_levels(deepest_sum: int) -> int:
+    """Cycles the sums take after the last shared product is issued: ``floor(log3(deepest_sum)) - 1``.
+
+    With a reuse factor the tool issues the products over many cycles and sums each output's
+    products as they arrive; what is left after the last issue is the part of the output's tree
+    above that product. The reports time it as a tree of three-operand additions (a LUT6 and its
+    carry chain add three operands at once), one level per cycle, whose first level chains into
+    the last product's own cycle: 5-8 products 0 cycles, 9-26 one, 27-80 two, 81-242 three, at
+    3.33 ns and at 5 ns alike.
+
+    Example:
+        >>> [serial_sum_levels(n) for n in (1, 8, 9, 26, 27, 222)]
+        [0, 0, 1, 1, 2, 3]
+    """
+    if deepest_sum < 9:
+        return 0
+    levels = 0
+    while 3 ** (levels + 1) <= deepest_sum:
+        levels += 1
+    return levels - 1
 
 
 def elementwise_latency_cycles(design: DesignSpec, elementwise_ns: float) -> int:
