@@ -63,6 +63,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 SCRIPTS = Path(__file__).resolve().parent
 DEFAULT_DATA = SCRIPTS.parents[1] / "shared" / "data" / "jets_hlf.npz"
 CRITERIA = ("magnitude", "obd", "resource")
+ARCHITECTURE = "16-64-32-32-5"  # the jet tagger of the hls4ml papers
 
 
 def _estimate(model) -> dict:
@@ -152,20 +153,37 @@ def _float_model(args, seed: int, data, pretraining):
     from fpgacompress.training import train
 
     name = f"float_seed{seed}_train{args.max_train}_e{args.pretrain_epochs}_p{args.pretrain_patience}"
-    cached = args.float_cache / f"{name}.h5" if args.float_cache else None
-    if cached is not None and cached.exists():
-        model = build_mlp("16-64-32-32-5", seed=seed)
-        model.load_weights(cached)  # weights only: nothing in the file is executed
-        epochs = json.loads(cached.with_suffix(".json").read_text())["epochs"]
+    stem = args.float_cache / name if args.float_cache else None
+    kept = _load_weights(stem, seed) if stem is not None else None
+    if kept is not None:
+        model, record = kept
         metrics = evaluate(model, data.x_test, data.y_test, data.class_names)
-        return SimpleNamespace(model=model, metrics=metrics, epochs_run=epochs)
-    trained = train(build_mlp("16-64-32-32-5", seed=seed), data, pretraining, progress=False)
-    if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        trained.model.save_weights(cached)
-        cached.with_suffix(".json").write_text(json.dumps({"epochs": trained.epochs_run,
-                                                           "accuracy": trained.metrics.accuracy}))  # fmt: skip
+        return SimpleNamespace(model=model, metrics=metrics, epochs_run=record["epochs"])
+    trained = train(build_mlp(ARCHITECTURE, seed=seed), data, pretraining, progress=False)
+    if stem is not None:
+        _keep_weights(stem, trained.model, {"epochs": trained.epochs_run, "accuracy": trained.metrics.accuracy})
     return trained
+
+
+def _load_weights(stem: Path, seed: int):
+    """``(model, record)`` kept at ``stem`` (``.h5`` weights, ``.json`` record); ``None`` when not there.
+
+    Weights only: nothing in the file executes (a pruned model's mask is its weights' exact zeros).
+    """
+    from fpgacompress.models import build_mlp
+
+    if not stem.with_suffix(".h5").exists():
+        return None
+    model = build_mlp(ARCHITECTURE, seed=seed)
+    model.load_weights(stem.with_suffix(".h5"))
+    return model, json.loads(stem.with_suffix(".json").read_text())
+
+
+def _keep_weights(stem: Path, model, record: dict) -> None:
+    """Write ``model``'s weights and ``record`` beside each other, for :func:`_load_weights`."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    model.save_weights(stem.with_suffix(".h5"))
+    stem.with_suffix(".json").write_text(json.dumps(record, indent=2))
 
 
 MODEL_SETTINGS = ("max_train", "pretrain_epochs", "pretrain_patience", "start", "l1", "lp", "learning_rate",
@@ -191,34 +209,24 @@ def _model_key(args, seed: int, label: str) -> str:
 
 
 def _load_cached_model(args, seed: int, label: str):
-    """``(row, model, epochs)`` of a pruned model kept in ``--model-cache``; ``None`` when not there.
-
-    Weights only (nothing in the file executes); the mask is the weights' exact zeros.
-    """
-    from fpgacompress.models import build_mlp
-
+    """``(row, model, epochs)`` of a pruned model kept in ``--model-cache``; ``None`` when not there."""
     if args.model_cache is None:
         return None
-    stem = args.model_cache / _model_key(args, seed, label)
-    if not stem.with_suffix(".h5").exists():
+    kept = _load_weights(args.model_cache / _model_key(args, seed, label), seed)
+    if kept is None:
         return None
-    model = build_mlp("16-64-32-32-5", seed=seed)
-    model.load_weights(stem.with_suffix(".h5"))
-    record = json.loads(stem.with_suffix(".json").read_text())
+    model, record = kept
     return record["row"], model, record["epochs"]
 
 
 def _save_cached_model(args, seed: int, label: str, row: dict, model, epochs: int) -> None:
     if args.model_cache is None:
         return
-    args.model_cache.mkdir(parents=True, exist_ok=True)
     stem = args.model_cache / _model_key(args, seed, label)
     if stem.with_suffix(".h5").exists():
         return
-    model.save_weights(stem.with_suffix(".h5"))
     settings = {name: getattr(args, name) for name in MODEL_SETTINGS}
-    stem.with_suffix(".json").write_text(json.dumps({"row": row, "epochs": epochs, "seed": seed, "label": label,
-                                                     "settings": settings}, indent=2))  # fmt: skip
+    _keep_weights(stem, model, {"row": row, "epochs": epochs, "seed": seed, "label": label, "settings": settings})
 
 
 def run_seed(args, seed: int) -> dict:
@@ -256,11 +264,11 @@ def run_seed(args, seed: int) -> dict:
     starts = {}
     for label in regularizers:
         if args.start == "float" or label == "none":
-            model = build_mlp("16-64-32-32-5", regularizer=penalties[label], seed=seed)
+            model = build_mlp(ARCHITECTURE, regularizer=penalties[label], seed=seed)
             model.set_weights(pretrained["float"].model.get_weights())
             starts[label] = (model, float_accuracy, float_epochs)
         else:
-            trained = train(build_mlp("16-64-32-32-5", regularizer=penalties[label], seed=seed), data,
+            trained = train(build_mlp(ARCHITECTURE, regularizer=penalties[label], seed=seed), data,
                             pretraining, progress=False)  # fmt: skip
             starts[label] = (trained.model, trained.metrics.accuracy, trained.epochs_run)
     budget_epochs = args.steps * args.epochs_per_step + args.fine_tune_epochs
