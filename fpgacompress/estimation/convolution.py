@@ -57,8 +57,37 @@ def _pixels(shape: tuple[int, ...]) -> int:
     return int(math.prod(shape[:-1])) if len(shape) > 1 else 1
 
 
+class _FeatureMap:
+    """Sizes of a layer that streams a feature map (``in_shape`` / ``out_shape``, channels last)."""
+
+    @property
+    def n_in(self) -> int:
+        return int(math.prod(self.in_shape))
+
+    @property
+    def n_out(self) -> int:
+        return int(math.prod(self.out_shape))
+
+    @property
+    def in_pixels(self) -> int:
+        return _pixels(self.in_shape)
+
+    @property
+    def out_pixels(self) -> int:
+        return _pixels(self.out_shape)
+
+    @property
+    def fifo_depth(self) -> int:
+        """The output stream's depth: the project's, else hls4ml's default of one word per output pixel."""
+        return self.stream_depth or self.out_pixels
+
+    @property
+    def stream_width_bits(self) -> int:
+        return int(self.out_shape[-1]) * self.result_type.width
+
+
 @dataclass(frozen=True, eq=False)
-class ConvolutionSpec:
+class ConvolutionSpec(_FeatureMap):
     """A Conv1D / Conv2D layer as synthesized (channels last).
 
     Attributes:
@@ -106,31 +135,6 @@ class ConvolutionSpec:
 
     has_reuse_factor = True
 
-    @property
-    def n_in(self) -> int:
-        return int(math.prod(self.in_shape))
-
-    @property
-    def n_out(self) -> int:
-        return int(math.prod(self.out_shape))
-
-    @property
-    def in_pixels(self) -> int:
-        return _pixels(self.in_shape)
-
-    @property
-    def out_pixels(self) -> int:
-        return _pixels(self.out_shape)
-
-    @property
-    def fifo_depth(self) -> int:
-        """The output stream's depth: the project's, else hls4ml's default of one word per output pixel."""
-        return self.stream_depth or self.out_pixels
-
-    @property
-    def stream_width_bits(self) -> int:
-        return int(self.out_shape[-1]) * self.result_type.width
-
     def kernel_dense(self) -> DenseSpec:
         """The dense layer hls4ml calls on each window (its ``mult_config``)."""
         return DenseSpec(
@@ -147,7 +151,7 @@ class ConvolutionSpec:
 
 
 @dataclass(frozen=True)
-class PoolingSpec:
+class PoolingSpec(_FeatureMap):
     """A Max / Average pooling layer (global pooling: a pool as large as the input)."""
 
     name: str
@@ -160,16 +164,9 @@ class PoolingSpec:
     io_type: str = "io_stream"
     stream_depth: int = 0
 
-    n_in = ConvolutionSpec.n_in
-    n_out = ConvolutionSpec.n_out
-    in_pixels = ConvolutionSpec.in_pixels
-    out_pixels = ConvolutionSpec.out_pixels
-    fifo_depth = ConvolutionSpec.fifo_depth
-    stream_width_bits = ConvolutionSpec.stream_width_bits
-
 
 @dataclass(frozen=True)
-class ReshapeSpec:
+class ReshapeSpec(_FeatureMap):
     """ZeroPadding, UpSampling or the io_stream Flatten: data moved one word per cycle, no arithmetic."""
 
     name: str
@@ -180,13 +177,6 @@ class ReshapeSpec:
     result_type: FixedPointType
     io_type: str = "io_stream"
     stream_depth: int = 0
-
-    n_in = ConvolutionSpec.n_in
-    n_out = ConvolutionSpec.n_out
-    in_pixels = ConvolutionSpec.in_pixels
-    out_pixels = ConvolutionSpec.out_pixels
-    fifo_depth = ConvolutionSpec.fifo_depth
-    stream_width_bits = ConvolutionSpec.stream_width_bits
 
 
 @dataclass(frozen=True)
