@@ -100,31 +100,37 @@ def fused_activation(layer) -> str | None:
     return None if function == "linear" else function
 
 
-def convolution_steps(layer) -> list[Step]:
-    """The convolution ``NAME`` and, with a fused activation, ``NAME_ACTIVATION``, as hls4ml splits them."""
-    n_out = _n_outputs(layer)
-    quantized = type(layer).__name__.startswith("Q")
-    steps = [Step(layer.name, None, None if quantized else FLOAT_WEIGHTS, n_out)]
-    function = fused_activation(layer)
-    if function is not None:
-        steps.append(activation_step(f"{layer.name}_{function}", function, n_out))
-    return steps
+class _SlidingWindowKind(LayerKind):
+    """What a convolution and a depthwise convolution share: their steps, reference and activation typing."""
+
+    def steps(self, layer) -> list[Step]:
+        """The convolution ``NAME`` and, with a fused activation, ``NAME_ACTIVATION``, as hls4ml splits them."""
+        n_out = _n_outputs(layer)
+        quantized = type(layer).__name__.startswith("Q")
+        steps = [Step(layer.name, None, None if quantized else FLOAT_WEIGHTS, n_out)]
+        function = fused_activation(layer)
+        if function is not None:
+            steps.append(activation_step(f"{layer.name}_{function}", function, n_out))
+        return steps
+
+    def reference(self, layer, tensor) -> list[tuple[str, object]]:
+        """Keras' pre-activation feature map (and the activation's output), like for like with the trace."""
+        function = fused_activation(layer)
+        if function is None:
+            return [(layer.name, layer(tensor, training=False))]
+        # the same layer with a linear activation computes exactly the pre-activation Keras computes
+        linear = type(layer).from_config({**layer.get_config(), "activation": "linear"})
+        linear.build(tensor.shape)
+        linear.set_weights(layer.get_weights())
+        maps = linear(tensor, training=False)
+        return [(layer.name, maps), (f"{layer.name}_{function}", layer.activation(maps))]
+
+    def hls_settings(self, layer, hls_config: dict, previous_step: str | None) -> None:
+        for step in self.steps(layer)[1:]:
+            tune_activation_step(step, hls_config)
 
 
-def convolution_reference(layer, tensor) -> list[tuple[str, object]]:
-    """Keras' pre-activation feature map (and the activation's output), like for like with the trace."""
-    function = fused_activation(layer)
-    if function is None:
-        return [(layer.name, layer(tensor, training=False))]
-    # the same layer with a linear activation computes exactly the pre-activation Keras computes
-    linear = type(layer).from_config({**layer.get_config(), "activation": "linear"})
-    linear.build(tensor.shape)
-    linear.set_weights(layer.get_weights())
-    maps = linear(tensor, training=False)
-    return [(layer.name, maps), (f"{layer.name}_{function}", layer.activation(maps))]
-
-
-class ConvolutionKind(LayerKind):
+class ConvolutionKind(_SlidingWindowKind):
     """``Conv1D`` / ``Conv2D`` / ``QConv1D`` / ``QConv2D`` with a fused activation or none."""
 
     family = "convolution"
@@ -147,16 +153,6 @@ class ConvolutionKind(LayerKind):
     def fused_activation(self, layer) -> str | None:
         """The activation inside the layer, or ``None`` for linear."""
         return fused_activation(layer)
-
-    def steps(self, layer) -> list[Step]:
-        return convolution_steps(layer)
-
-    def reference(self, layer, tensor) -> list[tuple[str, object]]:
-        return convolution_reference(layer, tensor)
-
-    def hls_settings(self, layer, hls_config: dict, previous_step: str | None) -> None:
-        for step in self.steps(layer)[1:]:
-            tune_activation_step(step, hls_config)
 
     def multiplier_shape(self, layer) -> tuple[int, int]:
         """``(n_in, n_out)`` hls4ml validates a convolution's reuse factor with: kernel x channels, filters."""
@@ -185,7 +181,7 @@ class ConvolutionKind(LayerKind):
         return quantize_convolution(layer, tensor, table)
 
 
-class DepthwiseConvolutionKind(LayerKind):
+class DepthwiseConvolutionKind(_SlidingWindowKind):
     """``DepthwiseConv2D`` / ``QDepthwiseConv2D``: one filter per channel (``depth_multiplier=1``).
 
     Measured with hls4ml 1.3.0: bit-exact with ``depth_multiplier=1``; with 2, the io_parallel firmware
@@ -211,16 +207,6 @@ class DepthwiseConvolutionKind(LayerKind):
                 "convolutions with depth_multiplier=1 only (measured: io_parallel aborts, io_stream differs from "
                 "Keras). Use depth_multiplier=1, followed by a 1x1 Conv2D for more channels."
             )
-
-    def steps(self, layer) -> list[Step]:
-        return convolution_steps(layer)
-
-    def reference(self, layer, tensor) -> list[tuple[str, object]]:
-        return convolution_reference(layer, tensor)
-
-    def hls_settings(self, layer, hls_config: dict, previous_step: str | None) -> None:
-        for step in self.steps(layer)[1:]:
-            tune_activation_step(step, hls_config)
 
     def multiplier_shape(self, layer) -> tuple[int, int]:
         """``(kernel x channels, channels x depth_multiplier)``: hls4ml's reuse-factor shape for it."""
